@@ -1,0 +1,146 @@
+//! Stage 5 of the pipeline: from canonical bytes to a key.
+//!
+//! - sub2api: `%016x` of xxHash64 (seed 0) and hex SHA-256 of the Go-`TrimSpace`d value;
+//! - native-v1: blake3 in derive-key mode, one context per tier family, each content
+//!   component framed as a one-byte tag plus its 32-byte blake3 digest (fixed width, so no
+//!   two different component lists can produce the same hash input).
+
+use crate::config::KeyLength;
+use crate::key::Key;
+use sha2::{Digest, Sha256};
+
+/// Go's `unicode.IsSpace` (the Unicode White_Space property), same set as Rust's.
+fn is_go_space(c: char) -> bool {
+    c.is_whitespace()
+}
+
+/// Length of the UTF-8 sequence a lead byte announces (1 for invalid leads: Go decodes an
+/// invalid byte as a 1-byte U+FFFD, which is not a space).
+fn decode_at(b: &[u8], i: usize) -> (Option<char>, usize) {
+    let n = match b[i] {
+        0x00..=0x7f => 1,
+        0xc2..=0xdf => 2,
+        0xe0..=0xef => 3,
+        0xf0..=0xf4 => 4,
+        _ => return (None, 1),
+    };
+    match b.get(i..i + n).map(std::str::from_utf8) {
+        Some(Ok(s)) => (s.chars().next(), n),
+        _ => (None, 1),
+    }
+}
+
+/// Go's `strings.TrimSpace` on bytes that may not be valid UTF-8.
+pub(crate) fn go_trim_space(b: &[u8]) -> &[u8] {
+    let mut start = 0;
+    while start < b.len() {
+        match decode_at(b, start) {
+            (Some(c), n) if is_go_space(c) => start += n,
+            _ => break,
+        }
+    }
+    let mut end = b.len();
+    while end > start {
+        // Find the start of the last sequence (at most 3 continuation bytes back).
+        let mut s = end - 1;
+        while s > start && end - s < 4 && b[s] & 0xc0 == 0x80 {
+            s -= 1;
+        }
+        match decode_at(b, s) {
+            (Some(c), n) if s + n == end && is_go_space(c) => end = s,
+            _ => break,
+        }
+    }
+    &b[start..end]
+}
+
+/// sub2api `deriveOpenAISessionHashes`: `None` when the trimmed value is empty.
+pub(crate) fn sub2api_key(value: &[u8], legacy_sha256: bool) -> Option<Key> {
+    let v = go_trim_space(value);
+    if v.is_empty() {
+        return None;
+    }
+    let x = xxhash_rust::xxh64::xxh64(v, 0);
+    let sha = legacy_sha256.then(|| Sha256::digest(v).into());
+    Some(Key::sub2api(x, sha))
+}
+
+/// blake3 derive-key context of native content keys (see docs/SPEC.md, native-v1).
+pub(crate) const NATIVE_CONTENT_CONTEXT: &str = "stickykey native-v1 content key";
+/// blake3 derive-key context of native explicit keys (headers, body fields).
+pub(crate) const NATIVE_EXPLICIT_CONTEXT: &str = "stickykey native-v1 explicit key";
+
+/// One-byte tags of native content components, in the order they are framed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[repr(u8)]
+pub(crate) enum Tag {
+    Model = 0x01,
+    ToolsSet = 0x02,
+    ToolsList = 0x03,
+    FunctionsSet = 0x04,
+    FunctionsList = 0x05,
+    Instructions = 0x06,
+    System = 0x07,
+    FirstUser = 0x08,
+    Input = 0x09,
+}
+
+/// blake3 of one canonical text.
+pub(crate) fn digest(canonical: &[u8]) -> [u8; 32] {
+    *blake3::hash(canonical).as_bytes()
+}
+
+/// Digest of a multiset: blake3 of the sorted element digests (fixed width, so unambiguous).
+pub(crate) fn set_digest(elements: &mut [[u8; 32]]) -> [u8; 32] {
+    elements.sort_unstable();
+    let mut h = blake3::Hasher::new();
+    for e in elements.iter() {
+        h.update(e);
+    }
+    *h.finalize().as_bytes()
+}
+
+/// Frames the present components (`tag || digest`, ascending tags) into a native content key.
+pub(crate) fn native_content_key(components: &[(Tag, [u8; 32])], len: KeyLength) -> Key {
+    let mut h = blake3::Hasher::new_derive_key(NATIVE_CONTENT_CONTEXT);
+    for (tag, d) in components {
+        h.update(&[*tag as u8]);
+        h.update(d);
+    }
+    let mut out = [0u8; 32];
+    h.finalize_xof().fill(&mut out[..len.bytes()]);
+    Key::native(out, len.bytes())
+}
+
+/// A native explicit key: `label || 0x00 || value` under its own context, so it can never
+/// equal a content key or an explicit key from another tier.
+pub(crate) fn native_explicit_key(label: &str, value: &[u8], len: KeyLength) -> Key {
+    let mut h = blake3::Hasher::new_derive_key(NATIVE_EXPLICIT_CONTEXT);
+    h.update(label.as_bytes());
+    h.update(&[0]);
+    h.update(value);
+    let mut out = [0u8; 32];
+    h.finalize_xof().fill(&mut out[..len.bytes()]);
+    Key::native(out, len.bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trim_like_go() {
+        assert_eq!(go_trim_space(b" \t x y \n"), b"x y");
+        assert_eq!(go_trim_space("x \u{85}\u{a0}\u{3000}".as_bytes()), b"x");
+        assert_eq!(go_trim_space(b"x\x1f"), b"x\x1f");
+        assert_eq!(go_trim_space(b"\xff x \xff"), b"\xff x \xff");
+        assert_eq!(go_trim_space("\u{2028}".as_bytes()), b"");
+    }
+
+    #[test]
+    fn xxh64_matches_known_value() {
+        // xxh64("", 0) is the published test vector ef46db3751d8e999.
+        assert_eq!(xxhash_rust::xxh64::xxh64(b"", 0), 0xef46db3751d8e999);
+        assert!(sub2api_key(b"   ", true).is_none());
+    }
+}

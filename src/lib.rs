@@ -1,0 +1,46 @@
+//! # stickykey
+//!
+//! Turns an LLM API request (Chat Completions, Responses) into a *sticky-session key*, so
+//! that every turn of one conversation reaches the same upstream account and hits its
+//! prompt cache.
+//!
+//! The key comes from the first tier that has a value: header `session_id`, header
+//! `conversation_id`, body `prompt_cache_key`, else a *content seed* built from what stays
+//! constant across turns (model, tools, leading system prompt, first user message, ...).
+//! Two profiles define the rules exactly (see `docs/SPEC.md`):
+//!
+//! - [`Config::sub2api`]: byte-exact with the Go gateway sub2api (xxh64 keys), so mixed
+//!   Go/Rust fleets agree on every key;
+//! - [`Config::native`]: `native-v1`, canonical JSON (RFC 8785 strings and key order, exact
+//!   decimal numbers), tools as a set, domain-separated blake3 keys.
+//!
+//! ```
+//! use stickykey::{Config, Fingerprinter, Source};
+//!
+//! let mut fp = Fingerprinter::new(Config::sub2api());
+//! let body = br#"{"model":"gpt-4o","messages":[{"role":"user","content":"Hello"}]}"#;
+//! let key = fp.content_key(body)?.expect("has a content seed");
+//! assert_eq!(key.to_string().len(), 16);
+//!
+//! let headers = [("session_id", "abc-123")];
+//! let sk = fp.session_key(headers, body)?.unwrap();
+//! assert_eq!(sk.source, Source::Header("session_id"));
+//! # Ok::<(), stickykey::Error>(())
+//! ```
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod canonicalize;
+mod config;
+mod error;
+mod fingerprinter;
+mod hash;
+mod key;
+mod profile;
+pub mod reference;
+mod scan;
+
+pub use config::{Config, KeyLength, Limits, Profile};
+pub use error::{Error, ErrorKind};
+pub use fingerprinter::Fingerprinter;
+pub use key::{Key, KeyBytes, SessionKey, Source};

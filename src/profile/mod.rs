@@ -1,0 +1,62 @@
+//! The profiles' rules that do not depend on JSON: explicit tiers and their order.
+//!
+//! Both profiles (native-v1 and sub2api) look at the same explicit signals, in this order:
+//! header `session_id`, header `conversation_id`, body `prompt_cache_key`, then the content
+//! seed. Header names match ASCII-case-insensitively (Go's canonical header lookup), the first
+//! value of a repeated header wins, values are trimmed of Unicode white space, and a blank
+//! value falls through to the next tier. `session-id` (dash) is a different header.
+
+use crate::config::{Config, Profile};
+use crate::hash;
+use crate::key::{SessionKey, Source};
+
+/// Header tiers, in order.
+pub(crate) const HEADER_TIERS: [&str; 2] = ["session_id", "conversation_id"];
+/// The body field tier.
+pub(crate) const BODY_TIER: &str = "prompt_cache_key";
+
+/// The key of the first header tier with a non-blank value, if any.
+pub(crate) fn header_key<I, K, V>(config: &Config, headers: I) -> Option<SessionKey>
+where
+    I: IntoIterator<Item = (K, V)>,
+    K: AsRef<[u8]>,
+    V: AsRef<[u8]>,
+{
+    let mut found: [Option<V>; 2] = [None, None];
+    for (name, value) in headers {
+        let name = name.as_ref();
+        for (slot, tier) in found.iter_mut().zip(HEADER_TIERS) {
+            if slot.is_none() && name.eq_ignore_ascii_case(tier.as_bytes()) {
+                *slot = Some(value);
+                break;
+            }
+        }
+    }
+    for (slot, tier) in found.iter().zip(HEADER_TIERS) {
+        if let Some(v) = slot {
+            if let Some(key) = explicit_key(config, Source::Header(tier), v.as_ref()) {
+                return Some(SessionKey { key, source: Source::Header(tier) });
+            }
+        }
+    }
+    None
+}
+
+/// The key of an explicit value (trimmed; `None` when blank).
+pub(crate) fn explicit_key(config: &Config, source: Source, value: &[u8]) -> Option<crate::Key> {
+    match config.profile {
+        Profile::Sub2api => hash::sub2api_key(value, config.legacy_sha256),
+        Profile::Native => {
+            let v = hash::go_trim_space(value);
+            if v.is_empty() {
+                return None;
+            }
+            let label = match source {
+                Source::Header(n) => format!("header:{n}"),
+                Source::Body(n) => format!("body:{n}"),
+                Source::Content => "content".to_owned(),
+            };
+            Some(hash::native_explicit_key(&label, v, config.key_length))
+        }
+    }
+}
