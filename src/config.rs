@@ -29,6 +29,22 @@ impl Default for Limits {
     }
 }
 
+/// How much of the body is validated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Validation {
+    /// The whole body must be valid RFC 8259 JSON in valid UTF-8, exactly as the reference
+    /// implementation decides (the default).
+    #[default]
+    Full,
+    /// Only the parts the profile reads are validated; skipped values are only checked for
+    /// balanced brackets and terminated strings. Faster on long histories; on valid bodies
+    /// the key is always the same as with `Full`.
+    Extracted,
+}
+
+/// Default bound of the fragment cache.
+pub(crate) const DEFAULT_FRAGMENT_CACHE_BYTES: usize = 4 << 20;
+
 /// Length of a native key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum KeyLength {
@@ -56,6 +72,8 @@ pub struct Config {
     pub(crate) tools_as_set: bool,
     pub(crate) key_length: KeyLength,
     pub(crate) legacy_sha256: bool,
+    pub(crate) validation: Validation,
+    pub(crate) fragment_cache_bytes: usize,
 }
 
 impl Config {
@@ -67,6 +85,8 @@ impl Config {
             tools_as_set: false,
             key_length: KeyLength::Bits128,
             legacy_sha256: true,
+            validation: Validation::Full,
+            fragment_cache_bytes: DEFAULT_FRAGMENT_CACHE_BYTES,
         }
     }
 
@@ -78,6 +98,8 @@ impl Config {
             tools_as_set: true,
             key_length: KeyLength::Bits128,
             legacy_sha256: false,
+            validation: Validation::Full,
+            fragment_cache_bytes: DEFAULT_FRAGMENT_CACHE_BYTES,
         }
     }
 
@@ -105,6 +127,21 @@ impl Config {
     /// then returns `None`.
     pub fn with_legacy_sha256(mut self, on: bool) -> Config {
         self.legacy_sha256 = on;
+        self
+    }
+
+    /// How much of each body is validated (default [`Validation::Full`]).
+    pub fn with_validation(mut self, v: Validation) -> Config {
+        self.validation = v;
+        self
+    }
+
+    /// Bound, in bytes, of the per-[`Fingerprinter`](crate::Fingerprinter) cache of
+    /// canonicalized fragments keyed by a hash of their raw bytes (default 4 MiB; 0 turns it
+    /// off). Clients resend the same tools array on every turn: a repeat then costs one hash
+    /// of its raw bytes instead of a re-canonicalization.
+    pub fn with_fragment_cache(mut self, bytes: usize) -> Config {
+        self.fragment_cache_bytes = bytes;
         self
     }
 

@@ -24,6 +24,9 @@ impl Fingerprinter {
         }
     }
 
+    /// Empties the fragment cache (see [`Config::with_fragment_cache`]).
+    pub fn clear_fragment_cache(&mut self) {}
+
     /// The configuration.
     pub fn config(&self) -> &Config {
         &self.config

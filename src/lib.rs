@@ -27,7 +27,9 @@
 //! assert_eq!(sk.source, Source::Header("session_id"));
 //! # Ok::<(), stickykey::Error>(())
 //! ```
-#![forbid(unsafe_code)]
+// `unsafe` is denied everywhere; only the SIMD kernels in `scan::simd` opt back in, each
+// block stating the invariant that makes it sound.
+#![deny(unsafe_code)]
 #![warn(missing_docs)]
 
 mod canonicalize;
@@ -40,7 +42,25 @@ mod profile;
 pub mod reference;
 mod scan;
 
-pub use config::{Config, KeyLength, Limits, Profile};
+pub use config::{Config, KeyLength, Limits, Profile, Validation};
 pub use error::{Error, ErrorKind};
 pub use fingerprinter::Fingerprinter;
 pub use key::{Key, KeyBytes, SessionKey, Source};
+
+/// Hooks for this crate's fuzz targets and tests. Not part of the public API: no stability
+/// promise, hidden from the documentation.
+#[doc(hidden)]
+pub mod __private {
+    use crate::{Error, Profile};
+
+    /// The canonical text of one JSON fragment under `profile`'s dialect, by the fast engine.
+    /// `Ok(None)` is never returned today; the `Option` leaves room for "no fragment".
+    pub fn canonical_fast(profile: Profile, fragment: &[u8]) -> Result<Option<String>, Error> {
+        crate::reference::canonical(profile, fragment)
+    }
+
+    /// The same, by the reference implementation.
+    pub fn canonical_reference(profile: Profile, fragment: &[u8]) -> Result<Option<String>, Error> {
+        crate::reference::canonical(profile, fragment)
+    }
+}

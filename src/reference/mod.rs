@@ -128,3 +128,21 @@ pub fn seed_text(config: &Config, body: &[u8]) -> Result<Option<String>, Error> 
     }
     Ok(sub2api::seed(body))
 }
+
+/// The canonical text of one JSON text under `profile`'s dialect (sub2api:
+/// `normalizeCompatSeedJSON`; native: §4.2 with `cache_control` dropped). `Ok(None)` for an
+/// empty input. For the fuzz targets.
+#[doc(hidden)]
+pub fn canonical(profile: Profile, fragment: &[u8]) -> Result<Option<String>, Error> {
+    let cfg = match profile {
+        Profile::Sub2api => Config::sub2api(),
+        Profile::Native => Config::native(),
+    };
+    if !check(&cfg, fragment)? {
+        return Ok(None);
+    }
+    match profile {
+        Profile::Sub2api => Ok(sub2api::canonical(fragment)),
+        Profile::Native => native::canonical_fragment(fragment).map(Some),
+    }
+}

@@ -198,3 +198,11 @@ pub(super) fn extract(config: &Config, body: &[u8]) -> Result<Extracted, Error> 
             .and_then(|s| hash::sub2api_key(s.as_bytes(), config.legacy_sha256)),
     })
 }
+
+/// `normalizeCompatSeedJSON` of a whole valid JSON text.
+pub(super) fn canonical(fragment: &[u8]) -> Option<String> {
+    let original = std::str::from_utf8(fragment).ok()?;
+    let patched = patch_lone_surrogates(original);
+    let doc = Doc { original, patched: &patched };
+    Some(doc.normalize(tree::from_text::<&RawValue>(&patched).ok()?))
+}

@@ -6,6 +6,8 @@
 
 use crate::error::{Error, ErrorKind};
 
+pub(crate) mod simd;
+
 /// One bit per open container: 1 = object, 0 = array. Reused across requests.
 #[derive(Default, Debug)]
 pub(crate) struct BitStack {
