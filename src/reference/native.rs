@@ -221,8 +221,8 @@ pub(super) fn extract(config: &Config, body: &[u8]) -> Result<Extracted, Error> 
 }
 
 /// Canonical text of a whole valid JSON text (duplicates refused, `cache_control` dropped).
-pub(super) fn canonical_fragment(fragment: &[u8]) -> Result<String, Error> {
-    let text = std::str::from_utf8(fragment).map_err(|e| Error::new(ErrorKind::InvalidUtf8, e.valid_up_to()))?;
+pub(super) fn canonical_fragment(bytes: &[u8]) -> Result<String, Error> {
+    let text = std::str::from_utf8(bytes).map_err(|e| Error::new(ErrorKind::InvalidUtf8, e.valid_up_to()))?;
     let raw: &RawValue = tree::from_text(text).map_err(|_| Error::new(ErrorKind::UnexpectedByte, 0))?;
     Ok(canonical(&fragment(text, raw)?))
 }
