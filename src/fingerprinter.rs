@@ -1,39 +1,77 @@
 //! The public entry point: a reusable [`Fingerprinter`] that owns its scratch memory.
 
-use crate::config::{Config, Profile};
+use crate::canonicalize::cache::FragmentCache;
+use crate::config::{Config, Profile, Validation};
 use crate::error::{Error, ErrorKind};
+use crate::hash::{self, SeedHasher};
 use crate::key::{Key, SessionKey, Source};
-use crate::profile;
-use crate::reference;
-use crate::scan::{self, BitStack};
+use crate::profile::{self, engine::Ctx};
+use crate::scan::{self, simd, BitStack};
+use bumpalo::Bump;
 
 /// Computes keys for one [`Config`]. Create one per worker thread and reuse it: it keeps its
-/// scratch buffers between requests.
+/// scratch memory (an arena, a nesting stack, text buffers, the fragment cache) between
+/// requests, so that after the first few requests it allocates nothing.
 #[derive(Debug)]
 pub struct Fingerprinter {
     config: Config,
+    kernels: &'static simd::Kernels,
     stack: BitStack,
+    arena: Bump,
+    buf: String,
+    buf2: String,
+    pending: String,
+    cache: FragmentCache,
+}
+
+/// What one walk of a body found.
+struct Found {
+    body_key: Option<Key>,
+    content: Option<Key>,
 }
 
 impl Fingerprinter {
-    /// A fingerprinter for `config`.
+    /// A fingerprinter for `config`, on the fastest SIMD back end of this CPU
+    /// (see [`Backend::detect`](crate::Backend::detect)).
     pub fn new(config: Config) -> Fingerprinter {
-        Fingerprinter {
+        Fingerprinter::with_backend(config, crate::Backend::detect())
+            .unwrap_or_else(|| unreachable_backend())
+    }
+
+    /// A fingerprinter on a chosen back end; `None` when this CPU cannot run it. For tests
+    /// and benchmarks: every back end gives the same keys.
+    pub fn with_backend(config: Config, backend: crate::Backend) -> Option<Fingerprinter> {
+        let kernels = simd::kernels(backend)?;
+        let cache = FragmentCache::new(config.fragment_cache_bytes);
+        Some(Fingerprinter {
             config,
+            kernels,
             stack: BitStack::default(),
-        }
+            arena: Bump::new(),
+            buf: String::new(),
+            buf2: String::new(),
+            pending: String::new(),
+            cache,
+        })
+    }
+
+    /// The back end this fingerprinter runs on.
+    pub fn backend(&self) -> crate::Backend {
+        self.kernels.backend
     }
 
     /// Empties the fragment cache (see [`Config::with_fragment_cache`]).
-    pub fn clear_fragment_cache(&mut self) {}
+    pub fn clear_fragment_cache(&mut self) {
+        self.cache.clear();
+    }
 
     /// The configuration.
     pub fn config(&self) -> &Config {
         &self.config
     }
 
-    /// Validates the body; `Ok(false)` when it is empty (no body at all).
-    fn validate(&mut self, body: &[u8]) -> Result<bool, Error> {
+    /// Size, UTF-8 (Full validation) and per-request reset. `Ok(false)`: empty body.
+    fn prepare(&mut self, body: &[u8]) -> Result<bool, Error> {
         if body.is_empty() {
             return Ok(false);
         }
@@ -41,32 +79,68 @@ impl Fingerprinter {
         if body.len() > limits.max_body_bytes {
             return Err(Error::new(ErrorKind::TooLarge, limits.max_body_bytes));
         }
-        let rules = scan::Rules {
-            max_depth: limits.max_depth,
-            reject_lone_surrogates: self.config.profile == Profile::Native,
-        };
-        scan::validate(body, rules, &mut self.stack)?;
+        if self.config.validation == Validation::Full {
+            scan::check_utf8(body)?;
+        }
+        self.arena.reset();
         Ok(true)
     }
 
+    fn rules(&self) -> scan::Rules {
+        scan::Rules {
+            max_depth: self.config.limits.max_depth,
+            reject_lone_surrogates: self.config.profile == Profile::Native,
+            kernels: self.kernels,
+        }
+    }
+
+    /// One walk over a non-empty body.
+    fn walk(&mut self, body: &[u8]) -> Result<Found, Error> {
+        let rules = self.rules();
+        let mut cx = Ctx {
+            config: &self.config,
+            body,
+            rules,
+            full: self.config.validation == Validation::Full,
+            arena: &self.arena,
+            cache: &mut self.cache,
+            buf: &mut self.buf,
+            buf2: &mut self.buf2,
+        };
+        match self.config.profile {
+            Profile::Sub2api => {
+                let mut seed = SeedHasher::new(self.config.legacy_sha256, &mut self.pending);
+                let Some(_) = profile::sub2api::run(&mut cx, &mut self.stack, &mut seed)? else {
+                    return Ok(Found { body_key: None, content: None });
+                };
+                let body_key = hash::sub2api_key(cx.buf2.as_bytes(), self.config.legacy_sha256);
+                Ok(Found {
+                    body_key,
+                    content: seed.finish(),
+                })
+            }
+            Profile::Native => {
+                let (body_key, content) = profile::native::run(&mut cx, &mut self.stack)?.unwrap_or((None, None));
+                Ok(Found { body_key, content })
+            }
+        }
+    }
+
     /// The content tier alone: `Ok(None)` when the body has nothing to key on (empty body,
-    /// a root that is not an object, no seed fields), an error when it is not valid JSON.
+    /// a root that is not an object, no seed fields), an error when it is refused
+    /// (see `docs/SPEC.md` §1).
     pub fn content_key(&mut self, body: &[u8]) -> Result<Option<Key>, Error> {
-        if !self.validate(body)? {
+        if !self.prepare(body)? {
             return Ok(None);
         }
-        Ok(reference::extract_valid(&self.config, body)?.content)
+        Ok(self.walk(body)?.content)
     }
 
     /// All tiers in order: headers `session_id`, `conversation_id`, body
     /// `prompt_cache_key`, content. `headers` is any iterator of name/value pairs, such as
     /// `&http::HeaderMap` or `[("session_id", "abc")]`. When a header decides, the body is
     /// not read at all (so a malformed body does not matter then).
-    pub fn session_key<I, K, V>(
-        &mut self,
-        headers: I,
-        body: &[u8],
-    ) -> Result<Option<SessionKey>, Error>
+    pub fn session_key<I, K, V>(&mut self, headers: I, body: &[u8]) -> Result<Option<SessionKey>, Error>
     where
         I: IntoIterator<Item = (K, V)>,
         K: AsRef<[u8]>,
@@ -75,16 +149,17 @@ impl Fingerprinter {
         if let Some(k) = profile::header_key(&self.config, headers) {
             return Ok(Some(k));
         }
-        if !self.validate(body)? {
+        if !self.prepare(body)? {
             return Ok(None);
         }
-        let x = reference::extract_valid(&self.config, body)?;
-        Ok(x.body_key
+        let found = self.walk(body)?;
+        Ok(found
+            .body_key
             .map(|key| SessionKey {
                 key,
                 source: Source::Body(profile::BODY_TIER),
             })
-            .or(x.content.map(|key| SessionKey {
+            .or(found.content.map(|key| SessionKey {
                 key,
                 source: Source::Content,
             })))
@@ -92,8 +167,36 @@ impl Fingerprinter {
 
     /// The sub2api content seed text (`compat_cs_model=...`), for debugging and for checking
     /// against a Go deployment; `Ok(None)` when there is no seed. Computed by the sub2api
-    /// rules whatever this fingerprinter's profile.
+    /// rules whatever this fingerprinter's profile (its limits and validation level apply).
     pub fn seed_text(&mut self, body: &[u8]) -> Result<Option<String>, Error> {
-        reference::seed_text(&self.config, body)
+        if !self.prepare(body)? {
+            return Ok(None);
+        }
+        let config = Config {
+            profile: Profile::Sub2api,
+            ..self.config.clone()
+        };
+        let rules = scan::Rules {
+            reject_lone_surrogates: false,
+            ..self.rules()
+        };
+        let mut cx = Ctx {
+            config: &config,
+            body,
+            rules,
+            full: self.config.validation == Validation::Full,
+            arena: &self.arena,
+            cache: &mut self.cache,
+            buf: &mut self.buf,
+            buf2: &mut self.buf2,
+        };
+        let mut seed = String::new();
+        profile::sub2api::run(&mut cx, &mut self.stack, &mut seed)?;
+        Ok((!seed.is_empty()).then_some(seed))
     }
+}
+
+fn unreachable_backend() -> Fingerprinter {
+    // `Backend::detect` only returns available back ends, and the portable one always is.
+    Fingerprinter::with_backend(Config::native(), crate::Backend::Portable).expect("portable back end")
 }

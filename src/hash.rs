@@ -112,11 +112,13 @@ pub(crate) fn native_content_key(components: &[(Tag, [u8; 32])], len: KeyLength)
     Key::native(out, len.bytes())
 }
 
-/// A native explicit key: `label || 0x00 || value` under its own context, so it can never
-/// equal a content key or an explicit key from another tier.
-pub(crate) fn native_explicit_key(label: &str, value: &[u8], len: KeyLength) -> Key {
+/// A native explicit key: `label || 0x00 || value` (label = `kind` + `name`, e.g.
+/// `header:session_id`) under its own context, so it can never equal a content key or an
+/// explicit key from another tier.
+pub(crate) fn native_explicit_key(kind: &str, name: &str, value: &[u8], len: KeyLength) -> Key {
     let mut h = blake3::Hasher::new_derive_key(NATIVE_EXPLICIT_CONTEXT);
-    h.update(label.as_bytes());
+    h.update(kind.as_bytes());
+    h.update(name.as_bytes());
     h.update(&[0]);
     h.update(value);
     let mut out = [0u8; 32];
@@ -142,5 +144,82 @@ mod tests {
         // xxh64("", 0) is the published test vector ef46db3751d8e999.
         assert_eq!(xxhash_rust::xxh64::xxh64(b"", 0), 0xef46db3751d8e999);
         assert!(sub2api_key(b"   ", true).is_none());
+    }
+}
+
+/// Where the sub2api seed goes, piece by piece.
+pub(crate) trait SeedOut {
+    fn put(&mut self, piece: &str);
+}
+
+/// The seed text itself (for `seed_text`), untrimmed like Go's.
+impl SeedOut for String {
+    fn put(&mut self, piece: &str) {
+        if self.is_empty() {
+            self.push_str(SEED_PREFIX);
+        }
+        self.push_str(piece);
+    }
+}
+
+/// Prefix of every non-empty sub2api seed.
+pub(crate) const SEED_PREFIX: &str = "compat_cs_";
+
+/// Streams the seed into xxh64 and SHA-256 as `TrimSpace(seed)`: the prefix is not white
+/// space, so only trailing white space needs trimming; it is held back until a later piece
+/// shows it is not trailing.
+pub(crate) struct SeedHasher<'s> {
+    xxh: xxhash_rust::xxh64::Xxh64,
+    sha: Option<Sha256>,
+    pending: &'s mut String,
+    started: bool,
+}
+
+impl<'s> SeedHasher<'s> {
+    pub(crate) fn new(legacy_sha256: bool, pending: &'s mut String) -> SeedHasher<'s> {
+        pending.clear();
+        SeedHasher {
+            xxh: xxhash_rust::xxh64::Xxh64::new(0),
+            sha: legacy_sha256.then(Sha256::new),
+            pending,
+            started: false,
+        }
+    }
+
+    fn feed(&mut self, b: &[u8]) {
+        self.xxh.update(b);
+        if let Some(s) = &mut self.sha {
+            s.update(b);
+        }
+    }
+
+    /// The key, or `None` when no piece was written (no seed).
+    pub(crate) fn finish(self) -> Option<Key> {
+        self.started.then(|| {
+            let sha = self.sha.map(|s| s.finalize().into());
+            Key::sub2api(self.xxh.digest(), sha)
+        })
+    }
+}
+
+impl SeedOut for SeedHasher<'_> {
+    fn put(&mut self, piece: &str) {
+        if !self.started {
+            self.started = true;
+            self.feed(SEED_PREFIX.as_bytes());
+        }
+        let kept = piece.trim_end_matches(is_go_space).len();
+        if kept == 0 {
+            self.pending.push_str(piece);
+            return;
+        }
+        if !self.pending.is_empty() {
+            let p = std::mem::take(self.pending);
+            self.feed(p.as_bytes());
+            *self.pending = p;
+            self.pending.clear();
+        }
+        self.feed(&piece.as_bytes()[..kept]);
+        self.pending.push_str(&piece[kept..]);
     }
 }

@@ -35,6 +35,7 @@
 mod canonicalize;
 mod config;
 mod error;
+mod extract;
 mod fingerprinter;
 mod hash;
 mod key;
@@ -46,6 +47,7 @@ pub use config::{Config, KeyLength, Limits, Profile, Validation};
 pub use error::{Error, ErrorKind};
 pub use fingerprinter::Fingerprinter;
 pub use key::{Key, KeyBytes, SessionKey, Source};
+pub use scan::simd::Backend;
 
 /// Hooks for this crate's fuzz targets and tests. Not part of the public API: no stability
 /// promise, hidden from the documentation.

@@ -179,10 +179,10 @@ fn parse_sub(sub: Sub, mut args: impl Iterator<Item = OsString>) -> Result<Comma
             "-h" | "--help" if inline.is_none() => return Ok(Command::Help),
             "-V" | "--version" if inline.is_none() => return Ok(Command::Version),
             "--profile" => {
-                profile = Some(ProfileArg::parse(&value("a profile (sub2api or native)")?)?)
+                profile = Some(ProfileArg::parse(&value("a profile (sub2api or native)")?)?);
             }
             "-H" | "--header" if sub == Sub::Key => {
-                headers.push(parse_header(&value("a header 'name: value'")?)?)
+                headers.push(parse_header(&value("a header 'name: value'")?)?);
             }
             "--content-only" if sub == Sub::Key && inline.is_none() => content_only = true,
             _ => {
@@ -257,8 +257,8 @@ impl Inputs {
     }
 }
 
-/// One output line, built member by member in a fixed order. serde_json does the string
-/// escaping; the object itself is assembled by hand because serde_json's `Map` would sort
+/// One output line, built member by member in a fixed order. `serde_json` does the string
+/// escaping; the object itself is assembled by hand because `serde_json`'s `Map` would sort
 /// the members and the order is part of the output format.
 struct JsonLine(String);
 

@@ -7,7 +7,9 @@
 //! The pieces here are pure functions over decoded values; both the reference implementation
 //! and the fast engine use them, and the golden and frozen vectors pin their output.
 
+pub(crate) mod cache;
 pub(crate) mod go;
 pub(crate) mod jcs;
 pub(crate) mod number;
 pub(crate) mod text;
+pub(crate) mod tree;

@@ -8,7 +8,10 @@
 //! `−6 < n ≤ 0` → `0.` then `−n` zeros then `D`; otherwise `d.ddd` + `e±(n−1)`.
 //! Zero (any spelling, `-0` included) is `0`. So `1`, `1.0`, `1e0` and `10E-1` are all `1`.
 
+use std::fmt::Write as _;
+
 /// Appends the canonical form of a JSON number lexeme (already validated by the scanner).
+/// Allocation-free except for exponents longer than 30 digits.
 pub(crate) fn exact_decimal_into(lexeme: &[u8], out: &mut String) {
     let (neg, rest) = match lexeme.split_first() {
         Some((b'-', r)) => (true, r),
@@ -23,45 +26,55 @@ pub(crate) fn exact_decimal_into(lexeme: &[u8], out: &mut String) {
         Some(p) => (&mantissa[..p], &mantissa[p + 1..]),
         None => (mantissa, &b""[..]),
     };
-    // Significant digits: int and fraction digits without leading/trailing zeros.
-    let all = int_part.iter().chain(frac_part.iter()).copied();
-    let lead = all.clone().take_while(|&b| b == b'0').count();
+    // The significant digits are int_part ++ frac_part without leading/trailing zeros,
+    // addressed by index instead of being copied.
     let total = int_part.len() + frac_part.len();
+    let digit = |i: usize| {
+        if i < int_part.len() {
+            int_part[i]
+        } else {
+            frac_part[i - int_part.len()]
+        }
+    };
+    let lead = (0..total).take_while(|&i| digit(i) == b'0').count();
     if lead == total {
         out.push('0');
         return;
     }
-    let digits: Vec<u8> = all.skip(lead).collect();
-    let trail = digits.iter().rev().take_while(|&&b| b == b'0').count();
-    let digits = &digits[..digits.len() - trail];
-    let k = digits.len() as i128;
+    let trail = (0..total).rev().take_while(|&i| digit(i) == b'0').count();
+    let (first, last) = (lead, total - trail); // digits[first..last]
+    let k = (last - first) as i128;
+    let push = |out: &mut String, from: usize, to: usize| {
+        for i in from..to {
+            out.push(digit(i) as char);
+        }
+    };
     // value = 0.digits × 10^n with n = exp + int_len - lead.
     let shift = int_part.len() as i128 - lead as i128;
     let exp = BigExp::parse(exp_text);
     if neg {
         out.push('-');
     }
-    let push_digits = |out: &mut String, d: &[u8]| out.extend(d.iter().map(|&b| b as char));
     match exp.small().map(|e| e + shift) {
         Some(n) if k <= n && n <= 21 => {
-            push_digits(out, digits);
+            push(out, first, last);
             out.extend(std::iter::repeat_n('0', (n - k) as usize));
         }
         Some(n) if 0 < n && n <= 21 => {
-            push_digits(out, &digits[..n as usize]);
+            push(out, first, first + n as usize);
             out.push('.');
-            push_digits(out, &digits[n as usize..]);
+            push(out, first + n as usize, last);
         }
         Some(n) if -6 < n && n <= 0 => {
             out.push_str("0.");
             out.extend(std::iter::repeat_n('0', (-n) as usize));
-            push_digits(out, digits);
+            push(out, first, last);
         }
         _ => {
-            out.push(digits[0] as char);
-            if digits.len() > 1 {
+            push(out, first, first + 1);
+            if k > 1 {
                 out.push('.');
-                push_digits(out, &digits[1..]);
+                push(out, first + 1, last);
             }
             out.push('e');
             exp.add_and_write(shift - 1, out);
@@ -108,8 +121,7 @@ impl<'a> BigExp<'a> {
     fn add_and_write(&self, delta: i128, out: &mut String) {
         if let Some(v) = self.small() {
             let r = v + delta;
-            out.push(if r < 0 { '-' } else { '+' });
-            out.push_str(&r.unsigned_abs().to_string());
+            let _ = write!(out, "{}{}", if r < 0 { '-' } else { '+' }, r.unsigned_abs());
             return;
         }
         // |self| >= 10^30 > |delta|: the sign is self's, the magnitude is |self| ± |delta|.
@@ -134,19 +146,12 @@ impl<'a> BigExp<'a> {
                 carry += (s / 10) as u128;
             }
         }
-        let mut digits: String = carry_prefix(carry);
-        digits.extend(d.iter().map(|&x| (x + b'0') as char));
-        let digits = digits.trim_start_matches('0');
         out.push(if self.neg { '-' } else { '+' });
-        out.push_str(digits);
-    }
-}
-
-fn carry_prefix(carry: u128) -> String {
-    if carry == 0 {
-        String::new()
-    } else {
-        carry.to_string()
+        if carry != 0 {
+            let _ = write!(out, "{carry}");
+        }
+        let lead = if carry == 0 { d.iter().take_while(|&&x| x == 0).count() } else { 0 };
+        out.extend(d[lead..].iter().map(|&x| (x + b'0') as char));
     }
 }
 

@@ -4,9 +4,28 @@
 //! looked-up value and for key matching) and `encoding/json`'s (for canonical fragments). They
 //! disagree on invalid surrogate escapes, and byte-exact compatibility needs both.
 
-/// Appends the UTF-8 of `c` (or U+FFFD for a surrogate code point) to `out`.
-fn push_code_point(out: &mut String, c: u32) {
-    out.push(char::from_u32(c).unwrap_or('\u{FFFD}'));
+/// Where decoded text goes: a `String` or an arena string.
+pub(crate) trait TextOut {
+    fn push_str(&mut self, s: &str);
+    fn push(&mut self, c: char);
+}
+
+impl TextOut for String {
+    fn push_str(&mut self, s: &str) {
+        String::push_str(self, s)
+    }
+    fn push(&mut self, c: char) {
+        String::push(self, c)
+    }
+}
+
+impl TextOut for bumpalo::collections::String<'_> {
+    fn push_str(&mut self, s: &str) {
+        bumpalo::collections::String::push_str(self, s)
+    }
+    fn push(&mut self, c: char) {
+        bumpalo::collections::String::push(self, c)
+    }
 }
 
 fn hex4(s: &[u8]) -> Option<u32> {
@@ -46,61 +65,70 @@ pub(crate) enum SurrogateRule {
     Strict,
 }
 
+/// Decodes the escape at `raw[i]` (a backslash) of a validated string token: the character
+/// and the number of bytes consumed. Invalid surrogates follow `rule`.
+pub(crate) fn decode_escape(raw: &[u8], i: usize, rule: SurrogateRule) -> (char, usize) {
+    let c = match raw.get(i + 1) {
+        Some(b'"') => '"',
+        Some(b'\\') => '\\',
+        Some(b'/') => '/',
+        Some(b'b') => '\u{8}',
+        Some(b'f') => '\u{c}',
+        Some(b'n') => '\n',
+        Some(b'r') => '\r',
+        Some(b't') => '\t',
+        Some(b'u') => {
+            let Some(c) = hex4(&raw[i + 2..]) else { return ('\u{FFFD}', raw.len() - i) };
+            if !is_surrogate(c) {
+                return (char::from_u32(c).unwrap_or('\u{FFFD}'), 6);
+            }
+            let j = i + 6;
+            let next = if raw.get(j) == Some(&b'\\') && raw.get(j + 1) == Some(&b'u') {
+                hex4(&raw[j + 2..])
+            } else {
+                None
+            };
+            return match (rule, next) {
+                (SurrogateRule::Gjson, Some(lo)) => (pair_char(c, lo), 12),
+                (_, Some(lo)) if decode_pair(c, lo).is_some() => (pair_char(c, lo), 12),
+                _ => ('\u{FFFD}', 6),
+            };
+        }
+        _ => return ('\u{FFFD}', (raw.len() - i).max(1)),
+    };
+    (c, 2)
+}
+
+fn pair_char(hi: u32, lo: u32) -> char {
+    decode_pair(hi, lo).and_then(char::from_u32).unwrap_or('\u{FFFD}')
+}
+
+/// The validated UTF-8 text of a run of a string token (between escapes).
+pub(crate) fn run_str(run: &[u8]) -> &str {
+    // The scanner validated the body's UTF-8 and runs end at ASCII bytes, so this never
+    // fails; simdutf8 makes the re-check cost little.
+    simdutf8::basic::from_utf8(run).unwrap_or_default()
+}
+
 /// Decodes the inside of a JSON string token (without the quotes) that the validator accepted.
-pub(crate) fn unescape_into(raw: &[u8], rule: SurrogateRule, out: &mut String) {
+pub(crate) fn unescape_into(raw: &[u8], rule: SurrogateRule, out: &mut impl TextOut) {
     let mut i = 0;
     while i < raw.len() {
-        // Copy the run up to the next backslash in one go.
-        let run_end = raw[i..]
-            .iter()
-            .position(|&b| b == b'\\')
-            .map_or(raw.len(), |p| i + p);
+        let run_end = memchr::memchr(b'\\', &raw[i..]).map_or(raw.len(), |p| i + p);
         if run_end > i {
-            // The validator guarantees UTF-8; fall back to lossy rather than panic.
-            out.push_str(&String::from_utf8_lossy(&raw[i..run_end]));
+            out.push_str(run_str(&raw[i..run_end]));
             i = run_end;
             continue;
         }
-        let Some(&e) = raw.get(i + 1) else { return };
-        i += 2;
-        let simple = match e {
-            b'"' => '"',
-            b'\\' => '\\',
-            b'/' => '/',
-            b'b' => '\u{8}',
-            b'f' => '\u{c}',
-            b'n' => '\n',
-            b'r' => '\r',
-            b't' => '\t',
-            b'u' => {
-                let Some(c) = hex4(&raw[i..]) else { return };
-                i += 4;
-                if !is_surrogate(c) {
-                    push_code_point(out, c);
-                    continue;
-                }
-                let next = if raw.get(i) == Some(&b'\\') && raw.get(i + 1) == Some(&b'u') {
-                    hex4(&raw[i + 2..])
-                } else {
-                    None
-                };
-                match (rule, next) {
-                    (SurrogateRule::Gjson, Some(lo)) => {
-                        i += 6;
-                        push_code_point(out, decode_pair(c, lo).unwrap_or(0xFFFD));
-                    }
-                    (_, Some(lo)) if decode_pair(c, lo).is_some() => {
-                        i += 6;
-                        push_code_point(out, decode_pair(c, lo).unwrap_or(0xFFFD));
-                    }
-                    _ => push_code_point(out, 0xFFFD),
-                }
-                continue;
-            }
-            _ => return,
-        };
-        out.push(simple);
+        let (c, n) = decode_escape(raw, i, rule);
+        out.push(c);
+        i += n;
     }
+}
+
+/// Decodes a member name into the arena (encoding/json rule; names only need equality).
+pub(crate) fn unescape_bump(raw: &[u8], out: &mut bumpalo::collections::String<'_>) {
+    unescape_into(raw, SurrogateRule::EncodingJson, out)
 }
 
 /// Decodes into a fresh `String`.

@@ -6,6 +6,10 @@
 //! value of a repeated header wins, values are trimmed of Unicode white space, and a blank
 //! value falls through to the next tier. `session-id` (dash) is a different header.
 
+pub(crate) mod engine;
+pub(crate) mod native;
+pub(crate) mod sub2api;
+
 use crate::config::{Config, Profile};
 use crate::hash;
 use crate::key::{SessionKey, Source};
@@ -51,12 +55,12 @@ pub(crate) fn explicit_key(config: &Config, source: Source, value: &[u8]) -> Opt
             if v.is_empty() {
                 return None;
             }
-            let label = match source {
-                Source::Header(n) => format!("header:{n}"),
-                Source::Body(n) => format!("body:{n}"),
-                Source::Content => "content".to_owned(),
+            let (kind, name) = match source {
+                Source::Header(n) => ("header:", n),
+                Source::Body(n) => ("body:", n),
+                Source::Content => ("content", ""),
             };
-            Some(hash::native_explicit_key(&label, v, config.key_length))
+            Some(hash::native_explicit_key(kind, name, v, config.key_length))
         }
     }
 }

@@ -61,12 +61,13 @@ pub(crate) fn skip_ws(b: &[u8], mut i: usize) -> usize {
     i
 }
 
-/// What the validator checks beyond the grammar.
-#[derive(Clone, Copy, Debug)]
+/// What the validator checks beyond the grammar, and the kernels it runs on.
+#[derive(Clone, Copy)]
 pub(crate) struct Rules {
     pub max_depth: usize,
     /// Refuse `\u` surrogate escapes that are not a valid pair (native profile).
     pub reject_lone_surrogates: bool,
+    pub kernels: &'static simd::Kernels,
 }
 
 fn err<T>(kind: ErrorKind, at: usize) -> Result<T, Error> {
@@ -96,6 +97,8 @@ fn read_hex4(b: &[u8], i: usize) -> Result<u32, Error> {
 pub(crate) fn scan_string(b: &[u8], i: usize, rules: Rules) -> Result<usize, Error> {
     let mut j = i + 1;
     loop {
+        // The kernel runs to the next byte that needs a decision.
+        j = (rules.kernels.string_special)(b, j);
         let Some(&c) = b.get(j) else {
             return err(ErrorKind::UnexpectedEnd, b.len());
         };
@@ -182,7 +185,7 @@ pub(crate) fn scan_number(b: &[u8], i: usize) -> Result<usize, Error> {
     Ok(j)
 }
 
-fn scan_literal(b: &[u8], i: usize, word: &[u8]) -> Result<usize, Error> {
+pub(crate) fn scan_literal(b: &[u8], i: usize, word: &[u8]) -> Result<usize, Error> {
     for (k, &w) in word.iter().enumerate() {
         match b.get(i + k) {
             None => return err(ErrorKind::UnexpectedEnd, b.len()),
@@ -277,11 +280,53 @@ fn scan_member_name(b: &[u8], i: usize, rules: Rules) -> Result<usize, Error> {
     }
 }
 
-/// Checks UTF-8, then the grammar of one JSON text filling the whole body.
-pub(crate) fn validate(b: &[u8], rules: Rules, stack: &mut BitStack) -> Result<(), Error> {
-    if let Err(e) = std::str::from_utf8(b) {
-        return err(ErrorKind::InvalidUtf8, e.valid_up_to());
+/// Checks UTF-8 of the whole body (SIMD, all of it: Full validation).
+pub(crate) fn check_utf8(b: &[u8]) -> Result<(), Error> {
+    if simdutf8::basic::from_utf8(b).is_err() {
+        // Slow path only for bad input: find the exact offset.
+        if let Err(e) = simdutf8::compat::from_utf8(b) {
+            return err(ErrorKind::InvalidUtf8, e.valid_up_to());
+        }
     }
+    Ok(())
+}
+
+/// Finds the end of the string token at the quote `i` without validating its content
+/// (Extracted validation of skipped values): only the closing quote matters.
+pub(crate) fn skip_string(b: &[u8], i: usize, kernels: &simd::Kernels) -> Result<usize, Error> {
+    let mut j = i + 1;
+    loop {
+        j = (kernels.string_special)(b, j);
+        match b.get(j) {
+            None => return err(ErrorKind::UnexpectedEnd, b.len()),
+            Some(b'"') => return Ok(j + 1),
+            Some(b'\\') => j += 2,
+            Some(_) => j += 1,
+        }
+    }
+}
+
+/// Extracted validation of a skipped value at `i` (whitespace skipped): containers only
+/// need balanced brackets outside strings, strings a closing quote; scalars are checked.
+pub(crate) fn skip_value(b: &[u8], i: usize, kernels: &simd::Kernels) -> Result<usize, Error> {
+    match b.get(i) {
+        None => err(ErrorKind::UnexpectedEnd, b.len()),
+        Some(b'{' | b'[') => {
+            (kernels.skip_container)(b, i).ok_or(Error::new(ErrorKind::UnexpectedEnd, b.len()))
+        }
+        Some(b'"') => skip_string(b, i, kernels),
+        Some(b'-' | b'0'..=b'9') => scan_number(b, i),
+        Some(b't') => scan_literal(b, i, b"true"),
+        Some(b'f') => scan_literal(b, i, b"false"),
+        Some(b'n') => scan_literal(b, i, b"null"),
+        Some(_) => err(ErrorKind::UnexpectedByte, i),
+    }
+}
+
+/// Checks UTF-8, then the grammar of one JSON text filling the whole body.
+#[cfg(test)]
+pub(crate) fn validate(b: &[u8], rules: Rules, stack: &mut BitStack) -> Result<(), Error> {
+    check_utf8(b)?;
     let end = scan_value(b, 0, rules, 0, stack)?;
     let end = skip_ws(b, end);
     if end != b.len() {
@@ -294,13 +339,16 @@ pub(crate) fn validate(b: &[u8], rules: Rules, stack: &mut BitStack) -> Result<(
 mod tests {
     use super::*;
 
-    const RULES: Rules = Rules {
-        max_depth: 1024,
-        reject_lone_surrogates: false,
-    };
+    fn rules() -> Rules {
+        Rules {
+            max_depth: 1024,
+            reject_lone_surrogates: false,
+            kernels: simd::active(),
+        }
+    }
 
     fn v(s: &[u8]) -> Result<(), Error> {
-        validate(s, RULES, &mut BitStack::default())
+        validate(s, rules(), &mut BitStack::default())
     }
 
     #[test]
@@ -345,7 +393,7 @@ mod tests {
     fn lone_surrogates_follow_the_rule() {
         let strict = Rules {
             reject_lone_surrogates: true,
-            ..RULES
+            ..rules()
         };
         let body = br#"["\ud83d\u0041"]"#;
         assert!(v(body).is_ok());

@@ -1,0 +1,163 @@
+#!/usr/bin/env python3
+"""Markdown tables from criterion's results of `cargo bench --bench engine`.
+
+Usage: python3 benches/report.py [CRITERION_DIR]
+
+CRITERION_DIR defaults to $CRITERION_HOME, else $CARGO_TARGET_DIR/criterion, else
+target/criterion. Reads every `<group>/<function>/new/estimates.json` (the median) with the
+`benchmark.json` beside it (group, function, bytes per iteration).
+
+Prints, per group: the median time and GB/s (10^9 bytes/s) of stickykey's headline
+function (`stickykey/sub2api/full`), and its speedup over each alternative:
+time(alternative) / time(stickykey), so > 1 means stickykey is faster. The last row is the
+geometric mean of each speedup over the corpus groups (`corpus/...`). A second table gives
+GB/s for every function of every group. Python 3 standard library only.
+"""
+
+import json
+import math
+import os
+import sys
+from pathlib import Path
+
+HEADLINE = "stickykey/sub2api/full"
+ALTERNATIVES = [
+    ("reference", "reference/sub2api"),
+    ("sonic-rs", "sonic-rs/sub2api"),
+    ("simd-json", "simd-json/sub2api"),
+]
+FUNCTIONS = [
+    "stickykey/sub2api/full",
+    "stickykey/sub2api/extracted",
+    "stickykey/native/full",
+    "stickykey/native/extracted",
+    "stickykey/sub2api/warm",
+    "stickykey/sub2api/cold",
+    "reference/sub2api",
+    "sonic-rs/sub2api",
+    "simd-json/sub2api",
+    "floor/memchr",
+]
+
+
+def criterion_dir():
+    if len(sys.argv) > 1:
+        return Path(sys.argv[1])
+    if os.environ.get("CRITERION_HOME"):
+        return Path(os.environ["CRITERION_HOME"])
+    if os.environ.get("CARGO_TARGET_DIR"):
+        return Path(os.environ["CARGO_TARGET_DIR"]) / "criterion"
+    return Path("target") / "criterion"
+
+
+def load(root):
+    """{group: {"bytes": n, "fn": {function: median_ns}}}"""
+    groups = {}
+    for est in sorted(root.glob("**/new/estimates.json")):
+        meta_path = est.parent / "benchmark.json"
+        if not meta_path.is_file():
+            continue
+        meta = json.loads(meta_path.read_text())
+        median = json.loads(est.read_text())["median"]["point_estimate"]
+        g = groups.setdefault(meta["group_id"], {"bytes": None, "fn": {}})
+        tp = meta.get("throughput") or {}
+        if "Bytes" in tp:
+            g["bytes"] = tp["Bytes"]
+        g["fn"][meta["function_id"]] = median
+    return groups
+
+
+def fmt_time(ns):
+    for unit, scale in (("s", 1e9), ("ms", 1e6), ("µs", 1e3)):
+        if ns >= scale:
+            return f"{ns / scale:.3g} {unit}"
+    return f"{ns:.3g} ns"
+
+
+def fmt_bytes(n):
+    if n is None:
+        return "?"
+    if n >= 1 << 20:
+        return f"{n / (1 << 20):.2f} MiB"
+    if n >= 1 << 10:
+        return f"{n / (1 << 10):.1f} KiB"
+    return f"{n} B"
+
+
+def gbps(bytes_, ns):
+    return bytes_ / ns if bytes_ and ns else None  # bytes per ns = GB/s
+
+
+def fmt_gbps(x):
+    return "-" if x is None else f"{x:.3g}"
+
+
+def fmt_ratio(x):
+    return "-" if x is None else f"{x:.2f}×"
+
+
+def group_order(name):
+    # corpus groups by API then size, then examples, then synthetic.
+    kind = 0 if name.startswith("corpus/") else 1 if name == "examples" else 2
+    parts = name.split("/")
+    api = parts[1] if kind == 0 and len(parts) > 2 else ""
+    size = parts[-1]
+    num = "".join(c for c in size if c.isdigit() or c == ".")
+    try:
+        value = float(num) * (1 << 20 if size.endswith("MB") else 1 << 10)
+    except ValueError:
+        value = 0
+    api_rank = {"chat": 0, "responses": 1, "anthropic": 2}.get(api, 3)
+    return (kind, api_rank, value, name)
+
+
+def main():
+    root = criterion_dir()
+    groups = load(root)
+    if not groups:
+        sys.exit(f"no criterion results under {root} (run `cargo bench --bench engine` first)")
+    names = sorted((g for g in groups if HEADLINE in groups[g]["fn"]), key=group_order)
+    if not names:
+        sys.exit(f"no group under {root} has {HEADLINE} (is this the engine bench?)")
+
+    print(f"stickykey `{HEADLINE}`: median time and throughput; speedup = time(other) / "
+          "time(stickykey), > 1 means stickykey is faster.\n")
+    head = ["group", "body", "stickykey", "GB/s"] + [f"vs {a}" for a, _ in ALTERNATIVES]
+    head.append("floor GB/s")
+    print("| " + " | ".join(head) + " |")
+    print("|" + "|".join(["---"] * 2 + ["---:"] * (len(head) - 2)) + "|")
+    logs = {a: [] for a, _ in ALTERNATIVES}
+    for name in names:
+        g = groups[name]
+        t = g["fn"][HEADLINE]
+        row = [name, fmt_bytes(g["bytes"]), fmt_time(t), fmt_gbps(gbps(g["bytes"], t))]
+        for alt, fid in ALTERNATIVES:
+            other = g["fn"].get(fid)
+            r = other / t if other else None
+            row.append(fmt_ratio(r))
+            if r and name.startswith("corpus/"):
+                logs[alt].append(math.log(r))
+        row.append(fmt_gbps(gbps(g["bytes"], g["fn"].get("floor/memchr"))))
+        print("| " + " | ".join(row) + " |")
+    n = max((len(v) for v in logs.values()), default=0)
+    if n:
+        row = [f"**geomean, {n} corpus groups**", "", "", ""]
+        for alt, _ in ALTERNATIVES:
+            v = logs[alt]
+            row.append(f"**{fmt_ratio(math.exp(sum(v) / len(v)))}**" if v else "-")
+        row.append("")
+        print("| " + " | ".join(row) + " |")
+
+    print("\nThroughput of every function, GB/s (median):\n")
+    fns = FUNCTIONS + sorted({f for g in groups.values() for f in g["fn"]} - set(FUNCTIONS))
+    fns = [f for f in fns if any(f in groups[n]["fn"] for n in names)]
+    print("| group | " + " | ".join(f"`{f}`" for f in fns) + " |")
+    print("|---|" + "---:|" * len(fns))
+    for name in names:
+        g = groups[name]
+        cells = [fmt_gbps(gbps(g["bytes"], g["fn"].get(f))) for f in fns]
+        print(f"| {name} | " + " | ".join(cells) + " |")
+
+
+if __name__ == "__main__":
+    main()
