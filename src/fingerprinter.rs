@@ -5,7 +5,7 @@ use crate::config::{Config, Profile, Validation};
 use crate::error::{Error, ErrorKind};
 use crate::hash::{self, SeedHasher};
 use crate::key::{Key, SessionKey, Source};
-use crate::profile::{self, engine::Ctx};
+use crate::profile::{self, engine::Ctx, HeaderPair};
 use crate::scan::{self, simd, BitStack};
 use bumpalo::Bump;
 
@@ -82,7 +82,13 @@ impl Fingerprinter {
         if self.config.validation == Validation::Full {
             scan::check_utf8(body)?;
         }
+        // `reset` keeps only the newest chunk; if the last request needed more, replace the
+        // arena by one chunk that large, so that steady state allocates nothing.
+        let used = self.arena.allocated_bytes();
         self.arena.reset();
+        if self.arena.allocated_bytes() < used {
+            self.arena = Bump::with_capacity(used);
+        }
         Ok(true)
     }
 
@@ -140,11 +146,10 @@ impl Fingerprinter {
     /// `prompt_cache_key`, content. `headers` is any iterator of name/value pairs, such as
     /// `&http::HeaderMap` or `[("session_id", "abc")]`. When a header decides, the body is
     /// not read at all (so a malformed body does not matter then).
-    pub fn session_key<I, K, V>(&mut self, headers: I, body: &[u8]) -> Result<Option<SessionKey>, Error>
+    pub fn session_key<I>(&mut self, headers: I, body: &[u8]) -> Result<Option<SessionKey>, Error>
     where
-        I: IntoIterator<Item = (K, V)>,
-        K: AsRef<[u8]>,
-        V: AsRef<[u8]>,
+        I: IntoIterator,
+        I::Item: HeaderPair,
     {
         if let Some(k) = profile::header_key(&self.config, headers) {
             return Ok(Some(k));
@@ -193,6 +198,55 @@ impl Fingerprinter {
         let mut seed = String::new();
         profile::sub2api::run(&mut cx, &mut self.stack, &mut seed)?;
         Ok((!seed.is_empty()).then_some(seed))
+    }
+}
+
+impl Fingerprinter {
+    /// The canonical text of one whole JSON text in this profile's dialect (for the fuzz
+    /// targets: compared with [`reference::canonical`](crate::reference::canonical)).
+    #[doc(hidden)]
+    pub fn canonical_fragment(&mut self, bytes: &[u8]) -> Result<Option<String>, Error> {
+        if !self.prepare(bytes)? {
+            return Ok(None);
+        }
+        let rules = self.rules();
+        let start = scan::skip_ws(bytes, 0);
+        let end = scan::scan_value(bytes, start, rules, 0, &mut self.stack)?;
+        let tail = scan::skip_ws(bytes, end);
+        if tail != bytes.len() {
+            return Err(Error::new(ErrorKind::TrailingData, tail));
+        }
+        let mut out = String::new();
+        let span = crate::extract::Span { start, end };
+        match self.config.profile {
+            Profile::Sub2api => {
+                let mut cx = Ctx {
+                    config: &self.config,
+                    body: bytes,
+                    rules,
+                    full: true,
+                    arena: &self.arena,
+                    cache: &mut self.cache,
+                    buf: &mut self.buf,
+                    buf2: &mut self.buf2,
+                };
+                profile::sub2api::normalize(&mut cx, span, 0, &mut out);
+            }
+            Profile::Native => {
+                let cx = Ctx {
+                    config: &self.config,
+                    body: bytes,
+                    rules,
+                    full: true,
+                    arena: &self.arena,
+                    cache: &mut self.cache,
+                    buf: &mut self.buf,
+                    buf2: &mut self.buf2,
+                };
+                profile::native::canonical(&cx, span, &mut out)?;
+            }
+        }
+        Ok(Some(out))
     }
 }
 

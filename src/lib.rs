@@ -47,7 +47,13 @@ pub use config::{Config, KeyLength, Limits, Profile, Validation};
 pub use error::{Error, ErrorKind};
 pub use fingerprinter::Fingerprinter;
 pub use key::{Key, KeyBytes, SessionKey, Source};
+pub use profile::HeaderPair;
 pub use scan::simd::Backend;
+
+/// The README's examples are compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
 
 /// Hooks for this crate's fuzz targets and tests. Not part of the public API: no stability
 /// promise, hidden from the documentation.
@@ -58,7 +64,11 @@ pub mod __private {
     /// The canonical text of one JSON fragment under `profile`'s dialect, by the fast engine.
     /// `Ok(None)` is never returned today; the `Option` leaves room for "no fragment".
     pub fn canonical_fast(profile: Profile, fragment: &[u8]) -> Result<Option<String>, Error> {
-        crate::reference::canonical(profile, fragment)
+        let config = match profile {
+            Profile::Sub2api => crate::Config::sub2api(),
+            Profile::Native => crate::Config::native(),
+        };
+        crate::Fingerprinter::new(config).canonical_fragment(fragment)
     }
 
     /// The same, by the reference implementation.

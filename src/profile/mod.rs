@@ -19,26 +19,53 @@ pub(crate) const HEADER_TIERS: [&str; 2] = ["session_id", "conversation_id"];
 /// The body field tier.
 pub(crate) const BODY_TIER: &str = "prompt_cache_key";
 
+/// A request header: a `(name, value)` pair, owned or borrowed. Implemented for tuples of
+/// anything byte-like, so `&http::HeaderMap`, `[("session_id", "abc")]` and
+/// `&Vec<(String, String)>` all work as the `headers` of
+/// [`Fingerprinter::session_key`](crate::Fingerprinter::session_key).
+pub trait HeaderPair {
+    /// The header name (matched ASCII-case-insensitively).
+    fn name(&self) -> &[u8];
+    /// The header value.
+    fn value(&self) -> &[u8];
+}
+
+impl<K: AsRef<[u8]>, V: AsRef<[u8]>> HeaderPair for (K, V) {
+    fn name(&self) -> &[u8] {
+        self.0.as_ref()
+    }
+    fn value(&self) -> &[u8] {
+        self.1.as_ref()
+    }
+}
+
+impl<K: AsRef<[u8]>, V: AsRef<[u8]>> HeaderPair for &(K, V) {
+    fn name(&self) -> &[u8] {
+        self.0.as_ref()
+    }
+    fn value(&self) -> &[u8] {
+        self.1.as_ref()
+    }
+}
+
 /// The key of the first header tier with a non-blank value, if any.
-pub(crate) fn header_key<I, K, V>(config: &Config, headers: I) -> Option<SessionKey>
+pub(crate) fn header_key<I>(config: &Config, headers: I) -> Option<SessionKey>
 where
-    I: IntoIterator<Item = (K, V)>,
-    K: AsRef<[u8]>,
-    V: AsRef<[u8]>,
+    I: IntoIterator,
+    I::Item: HeaderPair,
 {
-    let mut found: [Option<V>; 2] = [None, None];
-    for (name, value) in headers {
-        let name = name.as_ref();
-        for (slot, tier) in found.iter_mut().zip(HEADER_TIERS) {
-            if slot.is_none() && name.eq_ignore_ascii_case(tier.as_bytes()) {
-                *slot = Some(value);
-                break;
+    let mut found: [Option<I::Item>; 2] = [None, None];
+    for h in headers {
+        let tier = HEADER_TIERS.iter().position(|t| h.name().eq_ignore_ascii_case(t.as_bytes()));
+        if let Some(t) = tier {
+            if found[t].is_none() {
+                found[t] = Some(h);
             }
         }
     }
     for (slot, tier) in found.iter().zip(HEADER_TIERS) {
-        if let Some(v) = slot {
-            if let Some(key) = explicit_key(config, Source::Header(tier), v.as_ref()) {
+        if let Some(h) = slot {
+            if let Some(key) = explicit_key(config, Source::Header(tier), h.value()) {
                 return Some(SessionKey { key, source: Source::Header(tier) });
             }
         }

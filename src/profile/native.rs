@@ -77,7 +77,7 @@ fn dup(body: &[u8], d: Duplicate) -> Error {
 }
 
 /// Canonical text of a whole fragment, appended to `out`.
-fn canonical(cx: &Ctx<'_>, span: Span, out: &mut String) -> Result<(), Error> {
+pub(crate) fn canonical(cx: &Ctx<'_>, span: Span, out: &mut String) -> Result<(), Error> {
     let (val, _) = tree::build(cx.body, span.start, cx.arena, cx.rules.kernels);
     jcs::write_tree(val, cx.arena, out).map_err(|d| dup(cx.body, d))
 }
@@ -181,8 +181,17 @@ pub(crate) fn run(cx: &mut Ctx<'_>, stack: &mut BitStack) -> Result<Option<(Opti
             None => return Ok(None),
         }
     };
-    let body = cx.body;
+    // The scratch buffer is lent out and must come back on every path, errors included,
+    // or the next request would allocate a new one.
     let mut buf = std::mem::take(cx.buf);
+    let r = assemble(cx, &root, &lists, &mut buf);
+    *cx.buf = buf;
+    r.map(Some)
+}
+
+fn assemble(cx: &mut Ctx<'_>, root: &Root, lists: &Lists<'_>, buf: &mut String) -> Result<(Option<Key>, Option<Key>), Error> {
+    let arena = cx.arena;
+    let body = cx.body;
 
     // Body tier.
     let body_key = match is_null(body, root.prompt_cache_key) {
@@ -190,9 +199,9 @@ pub(crate) fn run(cx: &mut Ctx<'_>, stack: &mut BitStack) -> Result<Option<(Opti
         Some(s) => {
             buf.clear();
             if s.first(body) == b'"' {
-                super::engine::gjson_string(body, Some(s), &mut buf);
+                super::engine::gjson_string(body, Some(s), buf);
             } else {
-                canonical(cx, s, &mut buf)?;
+                canonical(cx, s, buf)?;
             }
             super::explicit_key(cx.config, Source::Body(super::BODY_TIER), buf.as_bytes())
         }
@@ -201,7 +210,7 @@ pub(crate) fn run(cx: &mut Ctx<'_>, stack: &mut BitStack) -> Result<Option<(Opti
     let mut parts: BVec<(Tag, [u8; 32])> = BVec::new_in(arena);
     if let Some(s) = is_null(body, root.model) {
         buf.clear();
-        canonical(cx, s, &mut buf)?;
+        canonical(cx, s, buf)?;
         parts.push((Tag::Model, hash::digest(buf.as_bytes())));
     }
     let set = cx.config.tools_as_set;
@@ -217,14 +226,14 @@ pub(crate) fn run(cx: &mut Ctx<'_>, stack: &mut BitStack) -> Result<Option<(Opti
     }
     if let Some(s) = is_null(body, root.instructions) {
         buf.clear();
-        canonical(cx, s, &mut buf)?;
+        canonical(cx, s, buf)?;
         parts.push((Tag::Instructions, hash::digest(buf.as_bytes())));
     }
     let list = match (root.messages, root.input) {
         (Some(m), _) if m.first(body) == b'[' => Some(&lists.lists[List::Messages as usize]),
         (_, Some(i)) if i.first(body) == b'"' => {
             buf.clear();
-            canonical(cx, i, &mut buf)?;
+            canonical(cx, i, buf)?;
             parts.push((Tag::Input, hash::digest(buf.as_bytes())));
             None
         }
@@ -240,7 +249,7 @@ pub(crate) fn run(cx: &mut Ctx<'_>, stack: &mut BitStack) -> Result<Option<(Opti
                     buf.push(',');
                 }
                 buf.push_str(if developer { "[\"developer\"," } else { "[\"system\"," });
-                content_into(cx, content, &mut buf)?;
+                content_into(cx, content, buf)?;
                 buf.push(']');
             }
             buf.push(']');
@@ -249,15 +258,14 @@ pub(crate) fn run(cx: &mut Ctx<'_>, stack: &mut BitStack) -> Result<Option<(Opti
         if let Some(u) = l.first_user {
             buf.clear();
             match u {
-                FirstUser::Content(c) => content_into(cx, c, &mut buf)?,
+                FirstUser::Content(c) => content_into(cx, c, buf)?,
                 FirstUser::Text(None) => buf.push_str("null"),
-                FirstUser::Text(Some(t)) => canonical(cx, t, &mut buf)?,
+                FirstUser::Text(Some(t)) => canonical(cx, t, buf)?,
             }
             parts.push((Tag::FirstUser, hash::digest(buf.as_bytes())));
         }
     }
-    *cx.buf = buf;
     parts.sort_unstable_by_key(|p| p.0);
     let content = (!parts.is_empty()).then(|| hash::native_content_key(&parts, cx.config.key_length));
-    Ok(Some((body_key, content)))
+    Ok((body_key, content))
 }

@@ -64,7 +64,7 @@ fn validate(w: &mut Walker<'_>, span: Option<Span>) -> Result<(), Error> {
 
 
 /// `normalizeCompatSeedJSON(raw)` appended to `out`, through the fragment cache.
-fn normalize(cx: &mut Ctx<'_>, span: Span, depth: usize, out: &mut String) {
+pub(crate) fn normalize(cx: &mut Ctx<'_>, span: Span, depth: usize, out: &mut String) {
     let body = cx.body;
     let raw = span.of(body);
     if let Some(hit) = cx.cache.get(Kind::GoText, depth, raw) {

@@ -12,7 +12,7 @@ pub(crate) mod tree;
 use crate::config::{Config, Profile};
 use crate::error::{Error, ErrorKind};
 use crate::key::{Key, SessionKey, Source};
-use crate::profile;
+use crate::profile::{self, HeaderPair};
 
 /// Checks a body the simple way: size, UTF-8, nesting depth, then serde_json's grammar;
 /// native also refuses lone surrogate escapes. `Ok(false)` for an empty body (no body).
@@ -97,15 +97,14 @@ pub fn content_key(config: &Config, body: &[u8]) -> Result<Option<Key>, Error> {
 }
 
 /// All tiers (see [`Fingerprinter::session_key`](crate::Fingerprinter::session_key)).
-pub fn session_key<I, K, V>(
+pub fn session_key<I>(
     config: &Config,
     headers: I,
     body: &[u8],
 ) -> Result<Option<SessionKey>, Error>
 where
-    I: IntoIterator<Item = (K, V)>,
-    K: AsRef<[u8]>,
-    V: AsRef<[u8]>,
+    I: IntoIterator,
+    I::Item: HeaderPair,
 {
     if let Some(k) = profile::header_key(config, headers) {
         return Ok(Some(k));

@@ -96,7 +96,7 @@ impl Structural {
 /// `V`'s ISA is available.
 #[inline(always)]
 unsafe fn structural_bits<V: Vector>(block: &[u8; 64]) -> Structural {
-    // SAFETY (whole body): the caller verified `V`'s ISA; each load reads
+    // SAFETY: the caller verified `V`'s ISA; each load reads
     // `block[at..at + LANES]` with `at = k * LANES`, `k < 64 / LANES`.
     unsafe {
         let quote = V::splat(b'"');

@@ -145,7 +145,7 @@ pub(super) unsafe fn first_register_special_bits<V: Vector>(block: &[u8; 64]) ->
 /// `V`'s ISA is available.
 #[inline(always)]
 pub(super) unsafe fn any_special<V: Vector>(block: &[u8; 64]) -> bool {
-    // SAFETY (whole body): the caller verified `V`'s ISA; the loads read `block[at..at + LANES]`
+    // SAFETY: the caller verified `V`'s ISA; the loads read `block[at..at + LANES]`
     // with `at = k * LANES`, `k < 64 / LANES`, so `at + LANES <= 64`.
     unsafe {
         let mut m = special(V::load(block, 0));
