@@ -16,6 +16,7 @@ use bumpalo::Bump;
 pub struct Fingerprinter {
     config: Config,
     kernels: &'static simd::Kernels,
+    validate: scan::block::ValidateFn,
     stack: BitStack,
     arena: Bump,
     buf: String,
@@ -42,10 +43,12 @@ impl Fingerprinter {
     /// and benchmarks: every back end gives the same keys.
     pub fn with_backend(config: Config, backend: crate::Backend) -> Option<Fingerprinter> {
         let kernels = simd::kernels(backend)?;
+        let validate = simd::validator(backend)?;
         let cache = FragmentCache::new(config.fragment_cache_bytes);
         Some(Fingerprinter {
             config,
             kernels,
+            validate,
             stack: BitStack::default(),
             arena: Bump::new(),
             buf: String::new(),
@@ -97,6 +100,7 @@ impl Fingerprinter {
             max_depth: self.config.limits.max_depth,
             reject_lone_surrogates: self.config.profile == Profile::Native,
             kernels: self.kernels,
+            validate: self.validate,
         }
     }
 

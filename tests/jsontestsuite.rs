@@ -1,8 +1,9 @@
 //! JSONTestSuite (`../shared/jsontestsuite/test_parsing`) against both profiles.
 //!
-//! Every document is tried twice: as the whole body, and embedded as a `tools` element of a
-//! request (`{"model":"m","tools":[` + document + `],"input":"x"}`), where the extractor
-//! canonicalizes it. `y_` documents must be accepted, `n_` refused, `i_` must never panic
+//! Every document is tried as the whole body, and embedded in a request: as a `tools` element
+//! (`{"model":"m","tools":[` + document + `],"input":"x"}`), where the extractor canonicalizes
+//! it, and in five more places (see [`POSITIONS`]): first-user content, `prompt_cache_key`, an
+//! unread member, later history (never read by native) and a Responses `input` item. `y_` documents must be accepted, `n_` refused, `i_` must never panic
 //! (and must behave as docs/SPEC.md §1.1 says for what they contain). Every case is also
 //! compared with the reference implementation on every back end, at both validation levels
 //! (see `common::Checker`).
@@ -12,21 +13,25 @@ mod common;
 use common::{shared_dir, Checker};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use stickykey::{reference, Config, ErrorKind, Profile};
+use stickykey::{reference, Config, ErrorKind, Key, Profile};
 
 /// `y_` documents that native refuses by design (docs/SPEC.md §4.3): they repeat a member
 /// name, and native refuses a duplicate name in the root object and in every object inside an
-/// extracted fragment (a tools element is one). So both the whole body and the embedded form
-/// are `duplicate_key` errors. sub2api accepts them (gjson takes the first, Go the last).
+/// extracted fragment (a tools element is one) or read message item. So the whole body and the
+/// embedded forms in read positions are `duplicate_key` errors; in positions native never reads
+/// (an unknown member, later history) they are accepted. sub2api accepts them everywhere
+/// (gjson takes the first, Go the last).
 const NATIVE_Y_DUPLICATE_KEY: &[&str] = &[
     "y_object_duplicated_key.json",           // {"a":"b","a":"c"}
     "y_object_duplicated_key_and_value.json", // {"a":"b","a":"b"}
 ];
 
-/// `n_` documents that become valid JSON once embedded as a tools element: both are "no
-/// value" (empty, or one space), so the embedding reads `"tools":[]` or `"tools":[ ]`, a valid
-/// empty array. The request then has a key from `model` and `input` (sub2api additionally
-/// adds `|tools=[]` for `[ ]`, whose raw text is not exactly `[]`, SPEC §3.1).
+/// `n_` documents that become valid JSON once embedded as an array element (tools, input
+/// item): both are "no value" (empty, or one space), so the embedding reads `"tools":[]` or
+/// `"tools":[ ]`, a valid empty array. The request then has a key from `model` and `input`
+/// (sub2api additionally adds `|tools=[]` for `[ ]`, whose raw text is not exactly `[]`, SPEC
+/// §3.1). In member positions (`"x":` + nothing + `}`) they stay invalid: no other `n_`
+/// document becomes valid in any position (checked with an independent strict parser).
 const N_VALID_WHEN_EMBEDDED: &[&str] = &["n_single_space.json", "n_structure_no_data.json"];
 
 /// The empty `n_` document: as a whole body it is "no body" (SPEC §1.1), `Ok(None)`.
@@ -64,10 +69,57 @@ const I_LONE_SURROGATE: &[&str] = &[
     "i_string_lone_second_surrogate.json",
 ];
 
-fn embed(doc: &[u8]) -> Vec<u8> {
-    let mut b = br#"{"model":"m","tools":["#.to_vec();
+/// Where a document is embedded: name, text before, text after, whether native reads the
+/// document there (so a duplicate name is refused), whether it is an array element.
+const POSITIONS: &[(&str, &str, &str, bool, bool)] = &[
+    (
+        "tools",
+        r#"{"model":"m","tools":["#,
+        r#"],"input":"x"}"#,
+        true,
+        true,
+    ),
+    (
+        "first_user",
+        r#"{"model":"m","messages":[{"role":"user","content":"#,
+        r#"}]}"#,
+        true,
+        false,
+    ),
+    (
+        "prompt_cache_key",
+        r#"{"prompt_cache_key":"#,
+        r#","model":"m"}"#,
+        true,
+        false,
+    ),
+    (
+        "unread_member",
+        r#"{"model":"m","metadata":"#,
+        r#","input":"x"}"#,
+        false,
+        false,
+    ),
+    (
+        "later_history",
+        r#"{"model":"m","messages":[{"role":"user","content":"u"},{"role":"assistant","content":"#,
+        r#"}]}"#,
+        false,
+        false,
+    ),
+    (
+        "input_item",
+        r#"{"model":"m","input":["#,
+        r#"]}"#,
+        true,
+        true,
+    ),
+];
+
+fn embed(pos: &(&str, &str, &str, bool, bool), doc: &[u8]) -> Vec<u8> {
+    let mut b = pos.1.as_bytes().to_vec();
     b.extend_from_slice(doc);
-    b.extend_from_slice(br#"],"input":"x"}"#);
+    b.extend_from_slice(pos.2.as_bytes());
     b
 }
 
@@ -92,14 +144,12 @@ fn files(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
     v
 }
 
-/// Counts per profile and class, for the report.
+/// Accepted / refused counts per class and form (whole body or position), for the report.
 #[derive(Default, Debug)]
 struct Counts {
     files: usize,
-    whole_ok: usize,
-    whole_err: usize,
-    embedded_ok: usize,
-    embedded_err: usize,
+    /// form -> (accepted, refused)
+    forms: BTreeMap<&'static str, (usize, usize)>,
 }
 
 fn suite_dir() -> Option<PathBuf> {
@@ -111,6 +161,8 @@ fn suite_dir() -> Option<PathBuf> {
         None
     }
 }
+
+type Outcome = Result<Option<Key>, stickykey::Error>;
 
 fn run_profile(config: Config) {
     let Some(dir) = suite_dir() else { return };
@@ -124,86 +176,94 @@ fn run_profile(config: Config) {
 
     for (name, doc) in files(&dir) {
         let class = name.chars().next().unwrap();
-        let whole = doc.clone();
-        let embedded = embed(&doc);
-
-        // Fast path == reference, every back end, both validation levels, twice each.
-        let w = ck.content_key(&format!("{name} (whole)"), &whole);
-        let e = ck.content_key(&format!("{name} (embedded)"), &embedded);
-        ck.session_key(&format!("{name} (whole)"), &[], &whole);
-        ck.session_key(&format!("{name} (embedded)"), &[], &embedded);
-        ck.seed_text(&format!("{name} (whole)"), &whole);
-        ck.seed_text(&format!("{name} (embedded)"), &embedded);
-        // A reference panic is already a mismatch; nothing more to say about this file.
-        let (Some(w), Some(e)) = (w, e) else { continue };
+        // Every form: fast path == reference (every back end, both validation levels, twice).
+        let mut forms: Vec<(&'static str, Vec<u8>, &(&str, &str, &str, bool, bool))> = Vec::new();
+        let whole_pos = &("whole", "", "", true, false);
+        forms.push(("whole", doc.clone(), whole_pos));
+        for pos in POSITIONS {
+            forms.push((pos.0, embed(pos, &doc), pos));
+        }
+        let mut outcomes: Vec<(&'static str, &(&str, &str, &str, bool, bool), Outcome)> =
+            Vec::new();
+        for (form, body, pos) in &forms {
+            let label = format!("{name} ({form})");
+            let got = ck.content_key(&label, body);
+            ck.session_key(&label, &[], body);
+            ck.seed_text(&label, body);
+            // A reference panic is already a mismatch; nothing more to say about this form.
+            if let Some(got) = got {
+                outcomes.push((form, pos, got));
+            }
+        }
 
         let c = counts.entry(class).or_default();
         c.files += 1;
-        if w.is_ok() {
-            c.whole_ok += 1;
-        } else {
-            c.whole_err += 1;
+        for (form, _, got) in &outcomes {
+            let e = c.forms.entry(form).or_default();
+            if got.is_ok() {
+                e.0 += 1;
+            } else {
+                e.1 += 1;
+            }
         }
-        if e.is_ok() {
-            c.embedded_ok += 1;
-        } else {
-            c.embedded_err += 1;
+        if class == 'i' && outcomes.iter().any(|o| o.2.is_ok()) {
+            i_accepted.push(name.clone());
         }
 
         let non_object_root = first_byte(&doc).is_some_and(|b| b != b'{');
-        match class {
-            'y' if native && NATIVE_Y_DUPLICATE_KEY.contains(&name.as_str()) => {
-                seen_exempt.push(name.clone());
-                for (form, got) in [("whole", &w), ("embedded", &e)] {
-                    match got {
-                        Err(err) if err.kind() == ErrorKind::DuplicateKey => {}
-                        other => bad.push(format!(
-                            "{name} ({form}): want duplicate_key, got {other:?}"
-                        )),
-                    }
-                }
-            }
-            'y' => {
-                match &e {
-                    Ok(Some(_)) => {}
+        let dup_exempt = native && NATIVE_Y_DUPLICATE_KEY.contains(&name.as_str());
+        if class == 'y' && dup_exempt {
+            seen_exempt.push(name.clone());
+        }
+        if class == 'n' && name == N_EMPTY {
+            seen_exempt.push(name.clone());
+        }
+        for (form, pos, got) in &outcomes {
+            let (form, read, array) = (*form, pos.3, pos.4);
+            match class {
+                'y' if dup_exempt && read => match got {
+                    Err(err) if err.kind() == ErrorKind::DuplicateKey => {}
                     other => bad.push(format!(
-                        "{name} (embedded): want a content key, got {other:?}"
+                        "{name} ({form}): want duplicate_key, got {other:?}"
                     )),
-                }
-                match &w {
+                },
+                'y' if form == "whole" => match got {
                     Ok(None) => {}
                     Ok(Some(_)) if !non_object_root => {}
                     other => bad.push(format!(
                         "{name} (whole): want Ok{}, got {other:?}",
                         if non_object_root { "(None)" } else { "" }
                     )),
-                }
-            }
-            'n' => {
-                if name == N_EMPTY {
-                    seen_exempt.push(name.clone());
-                    if w != Ok(None) {
-                        bad.push(format!(
-                            "{name} (whole): empty body must be Ok(None), got {w:?}"
-                        ));
+                },
+                'y' => match got {
+                    Ok(Some(_)) => {}
+                    other => bad.push(format!(
+                        "{name} ({form}): want a content key, got {other:?}"
+                    )),
+                },
+                'n' if form == "whole" => {
+                    if name == N_EMPTY {
+                        if *got != Ok(None) {
+                            bad.push(format!(
+                                "{name} (whole): empty body must be Ok(None), got {got:?}"
+                            ));
+                        }
+                    } else if got.is_ok() {
+                        bad.push(format!("{name} (whole): accepted: {got:?}"));
                     }
-                } else if w.is_ok() {
-                    bad.push(format!("{name} (whole): accepted: {w:?}"));
                 }
-                if N_VALID_WHEN_EMBEDDED.contains(&name.as_str()) {
-                    seen_exempt.push(format!("{name} (embedded)"));
-                    check_empty_tools(&config, &name, &doc, &e, &mut bad);
-                } else if e.is_ok() {
-                    bad.push(format!("{name} (embedded): accepted: {e:?}"));
+                'n' if array && N_VALID_WHEN_EMBEDDED.contains(&name.as_str()) => {
+                    seen_exempt.push(format!("{name} ({form})"));
+                    check_empty_array(&config, &name, form, &doc, got, &mut bad);
                 }
-            }
-            'i' => {
-                if w.is_ok() || e.is_ok() {
-                    i_accepted.push(name.clone());
+                'n' => {
+                    if got.is_ok() {
+                        bad.push(format!("{name} ({form}): accepted: {got:?}"));
+                    }
                 }
-                let accepted = I_VALID.contains(&name.as_str())
-                    || (!native && I_LONE_SURROGATE.contains(&name.as_str()));
-                for (form, got) in [("whole", &w), ("embedded", &e)] {
+                'i' => {
+                    let accepted = I_VALID.contains(&name.as_str())
+                        || (!native && I_LONE_SURROGATE.contains(&name.as_str()));
                     if got.is_ok() != accepted {
                         bad.push(format!(
                             "{name} ({form}): want {}, got {got:?}",
@@ -219,24 +279,29 @@ fn run_profile(config: Config) {
                             }
                         }
                     }
+                    // Whole body: every accepted i_ document without an object root has no key.
+                    if accepted && form == "whole" && non_object_root && *got != Ok(None) {
+                        bad.push(format!("{name} (whole): want Ok(None), got {got:?}"));
+                    }
                 }
-                // Whole body: every valid i_ document has a non-object root.
-                if accepted && w != Ok(None) {
-                    bad.push(format!("{name} (whole): want Ok(None), got {w:?}"));
-                }
+                _ => {}
             }
-            _ => {}
         }
     }
 
     for (class, c) in &counts {
+        let forms: Vec<String> = c
+            .forms
+            .iter()
+            .map(|(f, (ok, err))| format!("{f} {ok}/{err}"))
+            .collect();
         eprintln!(
-            "jsontestsuite {pname} {class}_: {} files; whole body {} accepted / {} refused; \
-             embedded {} accepted / {} refused",
-            c.files, c.whole_ok, c.whole_err, c.embedded_ok, c.embedded_err
+            "jsontestsuite {pname} {class}_: {} files; accepted/refused: {}",
+            c.files,
+            forms.join(", ")
         );
     }
-    eprintln!("jsontestsuite {pname}: i_ accepted (whole or embedded): {i_accepted:?}");
+    eprintln!("jsontestsuite {pname}: i_ accepted (in some form): {i_accepted:?}");
     eprintln!("jsontestsuite {pname}: exempt cases seen: {seen_exempt:?}");
     eprintln!(
         "jsontestsuite {pname}: {} fast-path comparisons, {} mismatches",
@@ -251,9 +316,10 @@ fn run_profile(config: Config) {
     }
     assert!(counts[&'y'].files >= 90 && counts[&'n'].files >= 180 && counts[&'i'].files >= 30);
     assert!(ck.comparisons > 0);
-    // Every listed exemption names a file that exists (no stale lists).
+    // Every listed exemption names a file that exists (no stale lists): the empty document,
+    // the two "no value" documents in both array positions, native's duplicate-name files.
     let want_exempt = 1
-        + N_VALID_WHEN_EMBEDDED.len()
+        + 2 * N_VALID_WHEN_EMBEDDED.len()
         + if native {
             NATIVE_Y_DUPLICATE_KEY.len()
         } else {
@@ -274,31 +340,35 @@ fn run_profile(config: Config) {
     );
 }
 
-/// An `n_` document that is "no value" embedded as a tools element: `tools` is an empty array.
-/// native ignores an empty array, so the key is that of the request without `tools`; so does
-/// sub2api for exactly `[]`, while `[ ]` adds `|tools=[]` (SPEC §3.1).
-fn check_empty_tools(
+/// An `n_` document that is "no value" embedded as an array element: the array is empty.
+/// - tools: native ignores an empty array, so the key is that of the request without `tools`;
+///   so does sub2api for exactly `[]`, while `[ ]` adds `|tools=[]` (SPEC §3.1);
+/// - input: an empty input array adds nothing in either profile: the key of `{"model":"m"}`.
+fn check_empty_array(
     config: &Config,
     name: &str,
+    form: &str,
     doc: &[u8],
-    got: &Result<Option<stickykey::Key>, stickykey::Error>,
+    got: &Outcome,
     bad: &mut Vec<String>,
 ) {
-    let without = reference::content_key(config, br#"{"model":"m","input":"x"}"#).unwrap();
-    let with_empty =
-        reference::content_key(config, br#"{"model":"m","tools":[],"input":"x"}"#).unwrap();
-    assert!(without.is_some());
     let Ok(Some(key)) = got else {
-        bad.push(format!(
-            "{name} (embedded): want a content key, got {got:?}"
-        ));
+        bad.push(format!("{name} ({form}): want a content key, got {got:?}"));
         return;
     };
-    let same = Some(*key) == without && Some(*key) == with_empty;
-    let want_same = config.profile() == Profile::Native || doc.is_empty();
-    if same != want_same {
+    let (without, want_same) = match form {
+        "tools" => (
+            br#"{"model":"m","input":"x"}"#.as_slice(),
+            config.profile() == Profile::Native || doc.is_empty(),
+        ),
+        "input_item" => (br#"{"model":"m"}"#.as_slice(), true),
+        other => panic!("{other} is not an array position"),
+    };
+    let without = reference::content_key(config, without).unwrap();
+    assert!(without.is_some());
+    if (Some(*key) == without) != want_same {
         bad.push(format!(
-            "{name} (embedded): key {key:?} should {}equal the key without tools {without:?}",
+            "{name} ({form}): key {key:?} should {}equal the key without the element {without:?}",
             if want_same { "" } else { "not " }
         ));
     }

@@ -6,6 +6,7 @@
 
 use crate::error::{Error, ErrorKind};
 
+pub(crate) mod block;
 pub(crate) mod simd;
 
 /// One bit per open container: 1 = object, 0 = array. Reused across requests.
@@ -68,6 +69,8 @@ pub(crate) struct Rules {
     /// Refuse `\u` surrogate escapes that are not a valid pair (native profile).
     pub reject_lone_surrogates: bool,
     pub kernels: &'static simd::Kernels,
+    /// The block validator of the back end (see [`block::validate_value`]).
+    pub validate: block::ValidateFn,
 }
 
 fn err<T>(kind: ErrorKind, at: usize) -> Result<T, Error> {
@@ -197,8 +200,24 @@ pub(crate) fn scan_literal(b: &[u8], i: usize, word: &[u8]) -> Result<usize, Err
 }
 
 /// Validates the single JSON value starting at `start` (whitespace allowed before it) and
-/// returns the index just past it. Containers are tracked in `stack`, never by recursion.
+/// returns the index just past it: containers and strings at block speed
+/// ([`block::validate_value`]), scalars directly.
 pub(crate) fn scan_value(
+    b: &[u8],
+    start: usize,
+    rules: Rules,
+    base_depth: usize,
+    stack: &mut BitStack,
+) -> Result<usize, Error> {
+    let i = skip_ws(b, start);
+    match b.get(i) {
+        Some(b'{' | b'[' | b'"') => block::validate_value(b, i, rules, base_depth, stack),
+        _ => scan_value_bytewise(b, i, rules, base_depth, stack),
+    }
+}
+
+/// The byte-at-a-time validator: the definition [`block::validate_value`] is tested against.
+pub(crate) fn scan_value_bytewise(
     b: &[u8],
     start: usize,
     rules: Rules,
@@ -344,6 +363,7 @@ mod tests {
             max_depth: 1024,
             reject_lone_surrogates: false,
             kernels: simd::active(),
+            validate: simd::validator(simd::Backend::detect()).unwrap(),
         }
     }
 

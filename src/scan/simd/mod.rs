@@ -25,6 +25,7 @@
 //! Tests (`tests.rs`) compare every back end available on the machine with deliberately naive
 //! byte-loop oracles.
 
+mod classify;
 mod portable;
 // Without an x86 back end, only the tests run the block kernel (with SWAR).
 #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
@@ -44,6 +45,7 @@ mod x86;
 #[cfg(test)]
 mod tests;
 
+pub(crate) use classify::validator;
 use std::sync::OnceLock;
 
 /// The implementation that runs stickykey's byte-scanning kernels (the SIMD code that runs
@@ -54,7 +56,6 @@ use std::sync::OnceLock;
 /// exactly the same results; they differ only in speed. Choosing one by hand is meant for
 /// testing and benchmarking: set the environment variable `STICKYKEY_BACKEND` to `portable`,
 /// `sse2`, `avx2` or `avx512` before the first key is computed.
-#[cfg_attr(not(test), allow(dead_code))] // until the crate root re-exports it
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Backend {
     /// Plain Rust on 64-bit words (SWAR), eight bytes per step. Available on every target;
@@ -63,15 +64,15 @@ pub enum Backend {
     /// x86-64 SSE2, 16 bytes per instruction. Part of the x86-64 baseline, so always
     /// available there.
     Sse2,
-    /// x86-64 AVX2, 32 bytes per instruction. Needs a CPU with AVX2 and POPCNT (Intel
-    /// Haswell, AMD Excavator and later).
+    /// x86-64 AVX2, 32 bytes per instruction. Needs AVX2, POPCNT and PCLMULQDQ, which every
+    /// AVX2 CPU has (Intel Haswell, AMD Excavator and later).
     Avx2,
     /// x86-64 AVX-512 (the BW subset, with mask registers), 64 bytes per instruction. Needs
-    /// AVX-512F, AVX-512BW and POPCNT (Intel Skylake-SP, Ice Lake, AMD Zen 4 and later).
+    /// AVX-512F, AVX-512BW, POPCNT and PCLMULQDQ (Intel Skylake-SP, Ice Lake, AMD Zen 4 and
+    /// later), and an OS that saves the AVX-512 registers.
     Avx512,
 }
 
-#[cfg_attr(not(test), allow(dead_code))] // until the crate root re-exports `Backend`
 impl Backend {
     /// Every back end, slowest first.
     const ALL: [Backend; 4] = [
@@ -105,7 +106,10 @@ impl Backend {
     /// The back ends this CPU can run, slowest first ([`Backend::Portable`] is always the
     /// first).
     pub fn all_available() -> Vec<Backend> {
-        Backend::ALL.into_iter().filter(|b| b.is_available()).collect()
+        Backend::ALL
+            .into_iter()
+            .filter(|b| b.is_available())
+            .collect()
     }
 
     /// The lower-case name, as accepted by `STICKYKEY_BACKEND`: `"portable"`, `"sse2"`,
@@ -141,7 +145,6 @@ fn parse_backend_env(value: Option<&str>) -> Option<Backend> {
 
 /// The kernel table of one back end. Obtain it once (see [`kernels`], [`active`]) and keep it:
 /// calling through it costs one indirect call.
-#[cfg_attr(not(test), allow(dead_code))] // until the Fingerprinter uses it
 pub(crate) struct Kernels {
     /// Who runs these kernels.
     pub backend: Backend,
@@ -169,7 +172,6 @@ impl std::fmt::Debug for Kernels {
 
 /// The kernels of `backend`, or `None` if this CPU cannot run it. The only way to obtain the
 /// SIMD tables: each comes from its module's `kernels()`, which checks the CPU first.
-#[cfg_attr(not(test), allow(dead_code))] // until the Fingerprinter uses it
 pub(crate) fn kernels(backend: Backend) -> Option<&'static Kernels> {
     match backend {
         Backend::Portable => Some(&portable::KERNELS),
@@ -185,7 +187,9 @@ pub(crate) fn kernels(backend: Backend) -> Option<&'static Kernels> {
 }
 
 /// The kernels of [`Backend::detect`].
-#[cfg_attr(not(test), allow(dead_code))] // until the Fingerprinter uses it
+// The Fingerprinter resolves its back end with `kernels` (it may be given one); today only
+// tests call this.
+#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) fn active() -> &'static Kernels {
     kernels(Backend::detect()).unwrap_or(&portable::KERNELS)
 }

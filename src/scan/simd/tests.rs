@@ -104,7 +104,13 @@ fn check_string_special_at(hay: &[u8], from: usize) {
     let want = naive_string_special(hay, from);
     for k in under_test() {
         let got = (k.string_special)(hay, from);
-        assert_eq!(got, want, "string_special [{}] from {from} in {}", k.name, show(hay));
+        assert_eq!(
+            got,
+            want,
+            "string_special [{}] from {from} in {}",
+            k.name,
+            show(hay)
+        );
     }
 }
 
@@ -112,7 +118,13 @@ fn check_skip_container_at(hay: &[u8], open_at: usize) {
     let want = naive_skip_container(hay, open_at);
     for k in under_test() {
         let got = (k.skip_container)(hay, open_at);
-        assert_eq!(got, want, "skip_container [{}] at {open_at} in {}", k.name, show(hay));
+        assert_eq!(
+            got,
+            want,
+            "skip_container [{}] at {open_at} in {}",
+            k.name,
+            show(hay)
+        );
     }
 }
 
@@ -143,7 +155,10 @@ fn check_sampled(hay: &[u8], edge: usize, stride: usize) {
 
 #[test]
 fn every_backend_is_listed_and_reported() {
-    let tested: Vec<Backend> = Backend::ALL.into_iter().filter(|&b| kernels(b).is_some()).collect();
+    let tested: Vec<Backend> = Backend::ALL
+        .into_iter()
+        .filter(|&b| kernels(b).is_some())
+        .collect();
     assert_eq!(Backend::all_available(), tested);
     assert_eq!(tested.first(), Some(&Backend::Portable));
     for b in Backend::ALL {
@@ -170,7 +185,11 @@ fn detection_is_available_and_cached() {
     assert_eq!(Backend::detect(), d);
     assert_eq!(active().backend, d);
     if std::env::var_os("STICKYKEY_BACKEND").is_none() {
-        assert_eq!(Some(&d), Backend::all_available().last(), "the best one by default");
+        assert_eq!(
+            Some(&d),
+            Backend::all_available().last(),
+            "the best one by default"
+        );
     }
 }
 
@@ -199,22 +218,46 @@ fn contract_examples() {
     for k in k {
         let name = k.name;
         let skip = |s: &[u8]| (k.skip_container)(s, 0);
-        assert_eq!(skip(br#"["a\\"]x"#), Some(7), "{name}: `\\\\` then the closing quote");
+        assert_eq!(
+            skip(br#"["a\\"]x"#),
+            Some(7),
+            "{name}: `\\\\` then the closing quote"
+        );
         assert_eq!(skip(br#"["a\"b"]x"#), Some(8), "{name}: escaped quote");
         assert_eq!(skip(br#"["a\"b]"#), None, "{name}: unterminated string");
         assert_eq!(skip(b"{[}]x"), Some(4), "{name}: kinds are not matched");
         assert_eq!(skip(b"{]x"), Some(2), "{name}: kinds are not matched");
         assert_eq!(skip(b"[\"]\"]"), Some(5), "{name}: bracket in string");
-        assert_eq!(skip(b"[\\\"]"), None, "{name}: a backslash outside a string escapes nothing");
-        assert_eq!(skip(b"[\xff\xfe{\"\x80\"}]"), Some(9), "{name}: invalid UTF-8");
+        assert_eq!(
+            skip(b"[\\\"]"),
+            None,
+            "{name}: a backslash outside a string escapes nothing"
+        );
+        assert_eq!(
+            skip(b"[\xff\xfe{\"\x80\"}]"),
+            Some(9),
+            "{name}: invalid UTF-8"
+        );
         assert_eq!(skip(b"x[]"), None, "{name}: not at a bracket");
         assert_eq!(skip(b""), None, "{name}: empty");
         assert_eq!((k.skip_container)(b"[]", 2), None, "{name}: past the end");
-        assert_eq!((k.skip_container)(b"[]", usize::MAX), None, "{name}: far past the end");
+        assert_eq!(
+            (k.skip_container)(b"[]", usize::MAX),
+            None,
+            "{name}: far past the end"
+        );
         assert_eq!((k.string_special)(b"abc\"", 0), 3, "{name}");
         assert_eq!((k.string_special)(b"abc\x1f", 0), 3, "{name}");
-        assert_eq!((k.string_special)(b"ab\x7f\xff ", 0), 5, "{name}: DEL and high bytes are not special");
-        assert_eq!((k.string_special)(b"abc", 7), 3, "{name}: from past the end");
+        assert_eq!(
+            (k.string_special)(b"ab\x7f\xff ", 0),
+            5,
+            "{name}: DEL and high bytes are not special"
+        );
+        assert_eq!(
+            (k.string_special)(b"abc", 7),
+            3,
+            "{name}: from past the end"
+        );
         assert_eq!((k.string_special)(b"abc", usize::MAX), 3, "{name}");
     }
 }
@@ -254,8 +297,8 @@ fn backslash_runs_across_block_boundaries() {
                 if inside {
                     t.push(b'"');
                 }
-                t.extend(std::iter::repeat(b'a').take(pad));
-                t.extend(std::iter::repeat(b'\\').take(run));
+                t.extend(std::iter::repeat_n(b'a', pad));
+                t.extend(std::iter::repeat_n(b'\\', run));
                 t.extend_from_slice(b"\"]\",[]]x\"]]");
                 t
             };
@@ -268,7 +311,14 @@ fn backslash_runs_across_block_boundaries() {
                 for open_at in [0, 1] {
                     check_skip_container_at(&t, open_at);
                 }
-                for from in [0, 1, pad, pad + 1, pad + 2, t.len().saturating_sub(run + 12)] {
+                for from in [
+                    0,
+                    1,
+                    pad,
+                    pad + 1,
+                    pad + 2,
+                    t.len().saturating_sub(run + 12),
+                ] {
                     check_string_special_at(&t, from);
                 }
             }
@@ -301,7 +351,7 @@ fn deep_nesting_and_long_inputs() {
     // One string of 64 KiB and more: the scan runs through it without a bracket or a quote.
     for extra in [0, 1, 63, 64, 65] {
         let mut s = b"[\"".to_vec();
-        s.extend(std::iter::repeat(b'z').take(65_536 + extra));
+        s.extend(std::iter::repeat_n(b'z', 65_536 + extra));
         s.extend_from_slice(b"\"]");
         check_skip_container_at(&s, 0);
         check_string_special_at(&s, 2);
@@ -352,8 +402,10 @@ fn json_value() -> impl Strategy<Value = String> {
             (prop::collection::vec(inner.clone(), 0..6), ws.clone())
                 .prop_map(|(items, ws)| format!("[{ws}{}{ws}]", items.join(","))),
             (prop::collection::vec((json_string(), inner), 0..6), ws).prop_map(|(members, ws)| {
-                let members: Vec<String> =
-                    members.into_iter().map(|(k, v)| format!("{k}:{ws}{v}")).collect();
+                let members: Vec<String> = members
+                    .into_iter()
+                    .map(|(k, v)| format!("{k}:{ws}{v}"))
+                    .collect();
                 format!("{{{ws}{}}}", members.join(","))
             }),
         ]
@@ -490,7 +542,13 @@ fn throughput() {
         .unwrap_or(4 << 20)
         .max(1024);
     let text: Vec<u8> = (0..size)
-        .map(|i| if i == size - 1 { b'"' } else { b"lorem ipsum dolor sit amet, consectetur adipiscing elit "[i % 56] })
+        .map(|i| {
+            if i == size - 1 {
+                b'"'
+            } else {
+                b"lorem ipsum dolor sit amet, consectetur adipiscing elit "[i % 56]
+            }
+        })
         .collect();
     let chat = chat_body(size);
     let tools = tools_body(size);
@@ -507,7 +565,7 @@ fn throughput() {
     let gbps = |bytes: usize, secs: f64| bytes as f64 / secs / 1e9;
     eprintln!("input size {size} bytes; GB/s = 1e9 bytes/s, best of 15 rounds");
     eprintln!(
-        "{:<9} {:>22} {:>22} {:>22} {:>22}",
+        "{:<16} {:>22} {:>22} {:>22} {:>22}",
         "backend",
         "string_special text",
         "skip_container chat",
@@ -520,17 +578,19 @@ fn throughput() {
         assert_eq!(sc(&chat, 0), Some(chat.len()));
         assert_eq!(sc(&tools, 0), Some(tools.len()));
         let a = gbps(size, best_time(|| ss(black_box(&text), 0)));
-        let b = gbps(chat.len(), best_time(|| sc(black_box(&chat), 0).unwrap_or(0)));
-        let c = gbps(tools.len(), best_time(|| sc(black_box(&tools), 0).unwrap_or(0)));
+        let b = gbps(
+            chat.len(),
+            best_time(|| sc(black_box(&chat), 0).unwrap_or(0)),
+        );
+        let c = gbps(
+            tools.len(),
+            best_time(|| sc(black_box(&tools), 0).unwrap_or(0)),
+        );
         let d = best_time(|| starts.iter().map(|&i| ss(black_box(&tools), i)).sum()) * 1e9
             / starts.len() as f64;
         eprintln!(
-            "{:<9} {:>16.2} GB/s {:>16.2} GB/s {:>16.2} GB/s {:>14.2} ns/call",
-            k.name,
-            a,
-            b,
-            c,
-            d
+            "{:<16} {:>17.2} GB/s {:>17.2} GB/s {:>17.2} GB/s {:>14.2} ns/call",
+            k.name, a, b, c, d
         );
     }
 }

@@ -36,11 +36,11 @@ pub(super) trait Vector: Copy {
     /// The ISA is available.
     unsafe fn splat(byte: u8) -> Self;
     /// Lane-wise bitwise or.
-    // Used by the block `skip_container`, which only the x86 back ends (and the tests) run.
-    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     ///
     /// # Safety
     /// The ISA is available.
+    // Used by the block `skip_container`, which only the x86 back ends (and the tests) run.
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     unsafe fn or(self, other: Self) -> Self;
     /// Lanes where `self == other`.
     ///
@@ -71,13 +71,13 @@ pub(super) trait Vector: Copy {
         // SAFETY: same contract as ours: the caller verified the ISA.
         unsafe { Self::bits(m) != 0 }
     }
-    // Used by the block `skip_container`, which only the x86 back ends (and the tests) run.
-    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     /// Prefix XOR: bit `i` of the result is the XOR of bits `0..=i` of `x`. The default is six
     /// shift-XOR steps; a back end with carry-less multiplication may do it in one.
     ///
     /// # Safety
     /// The ISA is available.
+    // Used by the block `skip_container`, which only the x86 back ends (and the tests) run.
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     #[inline(always)]
     unsafe fn prefix_xor(x: u64) -> u64 {
         prefix_xor_shifts(x)
@@ -85,9 +85,9 @@ pub(super) trait Vector: Copy {
 }
 
 /// Portable prefix XOR by doubling shifts.
-#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))] // as `Vector::prefix_xor`
 #[inline(always)]
-pub(super) fn prefix_xor_shifts(mut x: u64) -> u64 {
+fn prefix_xor_shifts(mut x: u64) -> u64 {
     x ^= x << 1;
     x ^= x << 2;
     x ^= x << 4;
