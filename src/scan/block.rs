@@ -62,7 +62,11 @@ const EVEN: u64 = 0x5555_5555_5555_5555;
 
 /// Bytes escaped by an odd run of backslashes. `carry`: the block's first byte is escaped
 /// (in), the next block's first byte is (out).
+#[inline(always)]
 fn escaped(backslash: u64, carry: &mut bool) -> u64 {
+    if backslash == 0 && !*carry {
+        return 0;
+    }
     let c = *carry as u64;
     let bs = backslash & !c;
     let follows = (bs << 1) | c;
@@ -154,8 +158,10 @@ pub(crate) fn validate_value_with<C: Fn(&[u8; 64]) -> Classes>(
     let mut paired_low = usize::MAX;
     let mut base = start;
     let mut pad;
+    // The previous block held no quote, backslash or control byte (a long plain string).
+    let mut quiet = false;
     while base < len {
-        if in_string && !bs_carry {
+        if in_string && quiet && !bs_carry {
             // Inside a long string nothing happens until the next quote, backslash or
             // control byte: jump there at memchr speed, whole blocks at a time.
             let next = (rules.kernels.string_special)(b, base);
@@ -173,6 +179,7 @@ pub(crate) fn validate_value_with<C: Fn(&[u8; 64]) -> Classes>(
             }
         };
         let c = classify(block);
+        quiet = (c.quote | c.backslash | c.control) == 0;
         let esc = escaped(c.backslash, &mut bs_carry);
         let quotes = c.quote & !esc;
         let inside = prefix_xor(quotes) ^ if in_string { !0 } else { 0 };

@@ -211,7 +211,17 @@ pub(crate) fn scan_value(
 ) -> Result<usize, Error> {
     let i = skip_ws(b, start);
     match b.get(i) {
-        Some(b'{' | b'[' | b'"') => block::validate_value(b, i, rules, base_depth, stack),
+        Some(b'{' | b'[') => block::validate_value(b, i, rules, base_depth, stack),
+        Some(b'"') => {
+            // Most strings (roles, names, short texts) end before any escape: one kernel
+            // call finds the closing quote. Others go to the block validator.
+            let j = (rules.kernels.string_special)(b, i + 1);
+            if b.get(j) == Some(&b'"') {
+                Ok(j + 1)
+            } else {
+                block::validate_value(b, i, rules, base_depth, stack)
+            }
+        }
         _ => scan_value_bytewise(b, i, rules, base_depth, stack),
     }
 }
