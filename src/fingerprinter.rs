@@ -35,8 +35,7 @@ impl Fingerprinter {
     /// A fingerprinter for `config`, on the fastest SIMD back end of this CPU
     /// (see [`Backend::detect`](crate::Backend::detect)).
     pub fn new(config: Config) -> Fingerprinter {
-        Fingerprinter::with_backend(config, crate::Backend::detect())
-            .unwrap_or_else(|| unreachable_backend())
+        Fingerprinter::with_backend(config, crate::Backend::detect()).unwrap_or_else(unreachable_backend)
     }
 
     /// A fingerprinter on a chosen back end; `None` when this CPU cannot run it. For tests

@@ -126,26 +126,6 @@ pub(crate) fn native_explicit_key(kind: &str, name: &str, value: &[u8], len: Key
     Key::native(out, len.bytes())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn trim_like_go() {
-        assert_eq!(go_trim_space(b" \t x y \n"), b"x y");
-        assert_eq!(go_trim_space("x \u{85}\u{a0}\u{3000}".as_bytes()), b"x");
-        assert_eq!(go_trim_space(b"x\x1f"), b"x\x1f");
-        assert_eq!(go_trim_space(b"\xff x \xff"), b"\xff x \xff");
-        assert_eq!(go_trim_space("\u{2028}".as_bytes()), b"");
-    }
-
-    #[test]
-    fn xxh64_matches_known_value() {
-        // xxh64("", 0) is the published test vector ef46db3751d8e999.
-        assert_eq!(xxhash_rust::xxh64::xxh64(b"", 0), 0xef46db3751d8e999);
-        assert!(sub2api_key(b"   ", true).is_none());
-    }
-}
 
 /// Where the sub2api seed goes, piece by piece.
 pub(crate) trait SeedOut {
@@ -221,5 +201,26 @@ impl SeedOut for SeedHasher<'_> {
         }
         self.feed(&piece.as_bytes()[..kept]);
         self.pending.push_str(&piece[kept..]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trim_like_go() {
+        assert_eq!(go_trim_space(b" \t x y \n"), b"x y");
+        assert_eq!(go_trim_space("x \u{85}\u{a0}\u{3000}".as_bytes()), b"x");
+        assert_eq!(go_trim_space(b"x\x1f"), b"x\x1f");
+        assert_eq!(go_trim_space(b"\xff x \xff"), b"\xff x \xff");
+        assert_eq!(go_trim_space("\u{2028}".as_bytes()), b"");
+    }
+
+    #[test]
+    fn xxh64_matches_known_value() {
+        // xxh64("", 0) is the published test vector ef46db3751d8e999.
+        assert_eq!(xxhash_rust::xxh64::xxh64(b"", 0), 0xef46db3751d8e999);
+        assert!(sub2api_key(b"   ", true).is_none());
     }
 }

@@ -582,7 +582,7 @@ fn a_closed_pipe_ends_the_output_quietly() {
     // Far more output than a pipe buffer holds, so the writes must hit the closed pipe.
     let body = br#"{"model":"m","messages":[{"role":"user","content":"hi"}]}"#;
     let args: Vec<&str> = std::iter::once("key")
-        .chain(std::iter::repeat("-").take(5000))
+        .chain(std::iter::repeat_n("-", 5000))
         .collect();
     let mut child = Command::new(BIN)
         .args(&args)

@@ -152,53 +152,6 @@ pub(crate) fn gjson_number_string(lexeme: &str, out: &mut String) {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn fl(f: f64) -> String {
-        let mut s = String::new();
-        float_into(f, &mut s);
-        s
-    }
-
-    #[test]
-    fn floats_like_go() {
-        assert_eq!(fl(1.0), "1");
-        assert_eq!(fl(-0.0), "-0");
-        assert_eq!(fl(1e-7), "1e-7");
-        assert_eq!(fl(1e-6), "0.000001");
-        assert_eq!(fl(1e21), "1e+21");
-        assert_eq!(fl(1e20), "100000000000000000000");
-        assert_eq!(fl(1.2345678901234568e29), "1.2345678901234568e+29");
-        assert_eq!(fl(1e100), "1e+100");
-        assert_eq!(fl(5e-324), "5e-324");
-        assert_eq!(fl(0.1), "0.1");
-        assert_eq!(fl(12345678901234567890.0), "12345678901234567000");
-    }
-
-    #[test]
-    fn gjson_numbers() {
-        let g = |s: &str| {
-            let mut o = String::new();
-            gjson_number_string(s, &mut o);
-            o
-        };
-        assert_eq!(g("1.0"), "1");
-        assert_eq!(g("1e-7"), "0.0000001");
-        assert_eq!(g("-0"), "-0");
-        assert_eq!(g("123456789012345678901234567890"), "123456789012345678901234567890");
-        assert_eq!(g("1e400"), "+Inf");
-        assert_eq!(g("-1e400"), "-Inf");
-    }
-
-    #[test]
-    fn quoting_like_go() {
-        let mut s = String::new();
-        quote_into("a<b>&\u{2028}\u{2029}\u{1}\u{7f}/\"\\\t", &mut s);
-        assert_eq!(s, "\"a\\u003cb\\u003e\\u0026\\u2028\\u2029\\u0001\u{7f}/\\\"\\\\\\t\"");
-    }
-}
 
 /// Writes a fragment tree as `encoding/json` would marshal what `Unmarshal` into `any` made
 /// of it: last duplicate wins, names sorted by bytes. `Err(())` when a number overflows
@@ -284,4 +237,52 @@ fn sorted_last_wins<'a>(members: &'a [Member<'a>], arena: &'a Bump) -> &'a [(&'a
         }
     }
     out.into_bump_slice()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fl(f: f64) -> String {
+        let mut s = String::new();
+        float_into(f, &mut s);
+        s
+    }
+
+    #[test]
+    fn floats_like_go() {
+        assert_eq!(fl(1.0), "1");
+        assert_eq!(fl(-0.0), "-0");
+        assert_eq!(fl(1e-7), "1e-7");
+        assert_eq!(fl(1e-6), "0.000001");
+        assert_eq!(fl(1e21), "1e+21");
+        assert_eq!(fl(1e20), "100000000000000000000");
+        assert_eq!(fl(1.2345678901234568e29), "1.2345678901234568e+29");
+        assert_eq!(fl(1e100), "1e+100");
+        assert_eq!(fl(5e-324), "5e-324");
+        assert_eq!(fl(0.1), "0.1");
+        assert_eq!(fl(12345678901234567890.0), "12345678901234567000");
+    }
+
+    #[test]
+    fn gjson_numbers() {
+        let g = |s: &str| {
+            let mut o = String::new();
+            gjson_number_string(s, &mut o);
+            o
+        };
+        assert_eq!(g("1.0"), "1");
+        assert_eq!(g("1e-7"), "0.0000001");
+        assert_eq!(g("-0"), "-0");
+        assert_eq!(g("123456789012345678901234567890"), "123456789012345678901234567890");
+        assert_eq!(g("1e400"), "+Inf");
+        assert_eq!(g("-1e400"), "-Inf");
+    }
+
+    #[test]
+    fn quoting_like_go() {
+        let mut s = String::new();
+        quote_into("a<b>&\u{2028}\u{2029}\u{1}\u{7f}/\"\\\t", &mut s);
+        assert_eq!(s, "\"a\\u003cb\\u003e\\u0026\\u2028\\u2029\\u0001\u{7f}/\\\"\\\\\\t\"");
+    }
 }

@@ -80,7 +80,15 @@ pub(crate) fn quote_raw_into(raw: &[u8], escaped: bool, out: &mut String) {
 /// This differs from byte (code point) order only between a supplementary-plane character
 /// (surrogates D800–DFFF) and a BMP character in E000–FFFF.
 pub(crate) fn cmp_keys(a: &str, b: &str) -> Ordering {
-    a.encode_utf16().cmp(b.encode_utf16())
+    let (x, y) = (a.as_bytes(), b.as_bytes());
+    match x.iter().zip(y).position(|(p, q)| p != q) {
+        None => x.len().cmp(&y.len()),
+        // Below lead byte 0xEE both characters are under U+E000, where UTF-16 order is
+        // code point order is UTF-8 byte order. (A difference after equal lead bytes is
+        // also safe, but rare enough not to special-case.)
+        Some(k) if x[k] < 0xEE && y[k] < 0xEE => x[k].cmp(&y[k]),
+        Some(_) => a.encode_utf16().cmp(b.encode_utf16()),
+    }
 }
 
 #[cfg(test)]

@@ -139,6 +139,10 @@ pub(crate) struct Walker<'b> {
     pub reject_duplicates: bool,
     pub stack: &'b mut BitStack,
     pub arena: &'b Bump,
+    /// A duplicate name met while walking `input` items: an error only if `input` turns out
+    /// to be the list the profile reads (a later `messages` array takes priority, and the
+    /// spec never reads `input` items then).
+    pub deferred: Option<Error>,
 }
 
 impl<'b> Walker<'b> {
@@ -281,6 +285,7 @@ impl<'b> Walker<'b> {
     }
 
     fn root_object(&mut self, start: usize, visitor: &mut dyn ItemVisitor) -> Result<(Root, usize), Error> {
+        let body = self.body;
         self.open(start, 1)?;
         let mut root = Root::default();
         let mut names = BVec::new_in(self.arena);
@@ -322,7 +327,11 @@ impl<'b> Walker<'b> {
                     s
                 }
                 None if root.input.is_none() && name.is("input") => {
-                    let s = self.list(v, List::Input, visitor)?;
+                    // After a `messages` array, `input` items are never read.
+                    let s = match root.messages {
+                        Some(m) if body[m.start] == b'[' => self.skip(v, 1)?,
+                        _ => self.list(v, List::Input, visitor)?,
+                    };
                     root.input = Some(s);
                     s
                 }
@@ -332,6 +341,11 @@ impl<'b> Walker<'b> {
         }
         if self.reject_duplicates {
             self.check_duplicates(&mut names)?;
+        }
+        if let Some(e) = self.deferred.take() {
+            if !matches!(root.messages, Some(m) if body[m.start] == b'[') {
+                return Err(e);
+            }
         }
         Ok((root, i))
     }
@@ -359,7 +373,15 @@ impl<'b> Walker<'b> {
                 i = self.skip(at, 2)?.end;
                 continue;
             }
-            let (item, end) = self.item(at)?;
+            let (item, end) = match self.item(at) {
+                Err(e) if e.kind() == ErrorKind::DuplicateKey && list == List::Input => {
+                    self.deferred = Some(e);
+                    reading = false;
+                    i = self.skip(at, 2)?.end;
+                    continue;
+                }
+                r => r?,
+            };
             if visitor.item(self, list, &item)? == Flow::Done {
                 reading = false;
             }

@@ -32,6 +32,7 @@ impl<'r> Ctx<'r> {
             reject_duplicates,
             stack,
             arena: self.arena,
+            deferred: None,
         }
     }
 }

@@ -162,9 +162,12 @@ fn tools_digest(cx: &mut Ctx<'_>, span: Span) -> Result<Option<[u8; 32]>, Error>
     Ok(Some(digest))
 }
 
+/// The body tier's key and the content key.
+pub(crate) type Keys = (Option<Key>, Option<Key>);
+
 /// Walks the body. Returns the body tier's key and the content key; `None` when the root is
 /// not an object.
-pub(crate) fn run(cx: &mut Ctx<'_>, stack: &mut BitStack) -> Result<Option<(Option<Key>, Option<Key>)>, Error> {
+pub(crate) fn run(cx: &mut Ctx<'_>, stack: &mut BitStack) -> Result<Option<Keys>, Error> {
     let arena = cx.arena;
     let new_list = || ListState {
         system: BVec::new_in(arena),
@@ -189,7 +192,7 @@ pub(crate) fn run(cx: &mut Ctx<'_>, stack: &mut BitStack) -> Result<Option<(Opti
     r.map(Some)
 }
 
-fn assemble(cx: &mut Ctx<'_>, root: &Root, lists: &Lists<'_>, buf: &mut String) -> Result<(Option<Key>, Option<Key>), Error> {
+fn assemble(cx: &mut Ctx<'_>, root: &Root, lists: &Lists<'_>, buf: &mut String) -> Result<Keys, Error> {
     let arena = cx.arena;
     let body = cx.body;
 

@@ -119,8 +119,11 @@ pub(crate) fn depth(n: &Node) -> usize {
     }
 }
 
+/// The members of an object node.
+pub(crate) type MembersOf = [(String, Node)];
+
 /// Visits every object of the tree.
-pub(crate) fn any_object(n: &Node, f: &mut dyn FnMut(&[(String, Node)]) -> bool) -> bool {
+pub(crate) fn any_object(n: &Node, f: &mut dyn FnMut(&MembersOf) -> bool) -> bool {
     match n {
         Node::Array(v) => v.iter().any(|x| any_object(x, f)),
         Node::Object(m) => f(m) || m.iter().any(|(_, x)| any_object(x, f)),

@@ -54,9 +54,35 @@ const WORDS: &[&str] = &[
 ];
 
 const SPECIAL_CHARS: &[char] = &[
-    ' ', '"', '\\', '/', '<', '>', '&', '\u{2028}', '\u{2029}', '\u{feff}', '\u{7f}', '\u{0}',
-    '\u{1f}', '\n', '\t', '\u{8}', '\u{c}', '\r', '\u{e9}', '\u{df}', '\u{a0}', '\u{85}',
-    '\u{3000}', '\u{fffd}', '\u{ffff}', '\u{e000}', '\u{10000}', '\u{10ffff}', '\u{301}',
+    ' ',
+    '"',
+    '\\',
+    '/',
+    '<',
+    '>',
+    '&',
+    '\u{2028}',
+    '\u{2029}',
+    '\u{feff}',
+    '\u{7f}',
+    '\u{0}',
+    '\u{1f}',
+    '\n',
+    '\t',
+    '\u{8}',
+    '\u{c}',
+    '\r',
+    '\u{e9}',
+    '\u{df}',
+    '\u{a0}',
+    '\u{85}',
+    '\u{3000}',
+    '\u{fffd}',
+    '\u{ffff}',
+    '\u{e000}',
+    '\u{10000}',
+    '\u{10ffff}',
+    '\u{301}',
 ];
 
 pub fn schar() -> BoxedStrategy<SChar> {
@@ -87,7 +113,15 @@ pub fn text() -> BoxedStrategy<Text> {
         4000 => select(WORDS).prop_map(Text::new),
         4000 => vec(schar(), 0..16).prop_map(Text),
         700 => (vec(schar(), 1..8), 40usize..160).prop_map(|(c, n)| repeat(c, n)),
-        1 => (vec(schar(), 4..8), 14_000usize..20_000).prop_map(|(c, n)| repeat(c, n)),
+        3 => (vec(schar(), 4..8), 14_000usize..20_000).prop_map(|(c, n)| repeat(c, n)),
+        // Runs of backslashes (escaped, so twice as long) before a quote or a letter,
+        // across the scanners' block boundaries.
+        300 => (0usize..140, select(vec!['"', '\\', 'a', '/', '\n']), 0usize..70).prop_map(|(n, c, pad)| {
+            let mut v = vec![SChar::C('x'); pad];
+            v.extend(std::iter::repeat(SChar::C('\\')).take(n));
+            v.push(SChar::C(c));
+            Text(v)
+        }),
     ]
     .boxed()
 }
@@ -198,6 +232,8 @@ pub fn number() -> BoxedStrategy<J> {
         10 => (-1000i64..1000).prop_map(J::int),
         5 => (any::<bool>(), "[1-9][0-9]{0,24}", -30i32..30)
             .prop_map(|(n, d, e)| J::Num(Num::new(n, &d, e))),
+        1 => (any::<bool>(), "[1-9][0-9]{0,18}", -360i32..330)
+            .prop_map(|(n, d, e)| J::Num(Num::new(n, &d, e))),
         4 => special_number(),
     ]
     .boxed()
@@ -222,7 +258,10 @@ pub fn deep() -> BoxedStrategy<J> {
                 v = if bits.rotate_left(i as u32) & 1 == 0 {
                     J::Arr(vec![v])
                 } else {
-                    J::Obj(vec![(Text::new(if i % 3 == 0 { "a" } else { "content" }), v)])
+                    J::Obj(vec![(
+                        Text::new(if i % 3 == 0 { "a" } else { "content" }),
+                        v,
+                    )])
                 };
             }
             v
@@ -334,14 +373,21 @@ pub fn content() -> BoxedStrategy<J> {
 }
 
 pub fn tool_call() -> BoxedStrategy<J> {
-    (short_text(), short_text(), json()).prop_map(|(id, name, args)| {
-        J::obj(vec![
-            ("id", J::Str(id)),
-            ("type", J::s("function")),
-            ("function", J::obj(vec![("name", J::Str(name)), ("arguments", J::s(&super::model::plain(&args)))])),
-        ])
-    })
-    .boxed()
+    (short_text(), short_text(), json())
+        .prop_map(|(id, name, args)| {
+            J::obj(vec![
+                ("id", J::Str(id)),
+                ("type", J::s("function")),
+                (
+                    "function",
+                    J::obj(vec![
+                        ("name", J::Str(name)),
+                        ("arguments", J::s(&super::model::plain(&args))),
+                    ]),
+                ),
+            ])
+        })
+        .boxed()
 }
 
 pub fn message() -> BoxedStrategy<J> {
@@ -377,15 +423,22 @@ pub fn schema() -> BoxedStrategy<J> {
         });
     leaf.prop_recursive(4, 24, 4, |inner| {
         prop_oneof![
-            (vec((key(), inner.clone()), 0..4), vec(key(), 0..3), any::<bool>()).prop_map(|(props, req, addl)| {
-                J::obj(vec![
-                    ("type", J::s("object")),
-                    ("properties", J::Obj(props)),
-                    ("required", J::Arr(req.into_iter().map(J::Str).collect())),
-                    ("additionalProperties", J::Bool(addl)),
-                ])
-            }),
-            inner.clone().prop_map(|i| J::obj(vec![("type", J::s("array")), ("items", i)])),
+            (
+                vec((key(), inner.clone()), 0..4),
+                vec(key(), 0..3),
+                any::<bool>()
+            )
+                .prop_map(|(props, req, addl)| {
+                    J::obj(vec![
+                        ("type", J::s("object")),
+                        ("properties", J::Obj(props)),
+                        ("required", J::Arr(req.into_iter().map(J::Str).collect())),
+                        ("additionalProperties", J::Bool(addl)),
+                    ])
+                }),
+            inner
+                .clone()
+                .prop_map(|i| J::obj(vec![("type", J::s("array")), ("items", i)])),
             vec(inner, 1..3).prop_map(|v| J::obj(vec![("anyOf", J::Arr(v))])),
         ]
     })
@@ -534,29 +587,37 @@ pub fn chat() -> BoxedStrategy<J> {
         opt(0.15, prompt_cache_key()),
         extras(),
         opt(0.08, input_value()),
-        opt(0.05, prop_oneof![4 => text().prop_map(J::Str), 1 => json()].boxed()),
+        opt(
+            0.05,
+            prop_oneof![4 => text().prop_map(J::Str), 1 => json()].boxed(),
+        ),
     )
-        .prop_map(|(model, messages, tools, functions, pck, extras, input, instr)| {
-            root(
-                vec![
-                    ("model", model),
-                    ("messages", messages),
-                    ("tools", tools),
-                    ("functions", functions),
-                    ("prompt_cache_key", pck),
-                    ("input", input),
-                    ("instructions", instr),
-                ],
-                extras,
-            )
-        })
+        .prop_map(
+            |(model, messages, tools, functions, pck, extras, input, instr)| {
+                root(
+                    vec![
+                        ("model", model),
+                        ("messages", messages),
+                        ("tools", tools),
+                        ("functions", functions),
+                        ("prompt_cache_key", pck),
+                        ("input", input),
+                        ("instructions", instr),
+                    ],
+                    extras,
+                )
+            },
+        )
         .boxed()
 }
 
 pub fn responses() -> BoxedStrategy<J> {
     (
         opt(0.9, model_value()),
-        opt(0.6, prop_oneof![8 => text().prop_map(J::Str), 1 => Just(J::Null), 1 => json()].boxed()),
+        opt(
+            0.6,
+            prop_oneof![8 => text().prop_map(J::Str), 1 => Just(J::Null), 1 => json()].boxed(),
+        ),
         opt(0.95, input_value()),
         opt(0.3, list_or_other(tool(), 4)),
         opt(0.15, prompt_cache_key()),
@@ -613,7 +674,15 @@ pub fn share(root: &mut J, frag: &J, seed: u64, mask: u32) {
         *bit += 1;
         on
     };
-    for name in ["tools", "functions", "model", "instructions", "prompt_cache_key", "input", "metadata"] {
+    for name in [
+        "tools",
+        "functions",
+        "model",
+        "instructions",
+        "prompt_cache_key",
+        "input",
+        "metadata",
+    ] {
         if take(&mut bit) {
             root.set(name, shared.clone());
         }
@@ -656,6 +725,16 @@ pub fn style() -> BoxedStrategy<Style> {
 // ---------------------------------------------------------------------------------------------
 // Structured conversations (spelling invariance)
 // ---------------------------------------------------------------------------------------------
+//
+// A `Conv` holds sanitized values only (no duplicate names, no lone surrogates: native
+// refuses both, SPEC §1.1 and §4.3). Besides spelling (white space, member order, escapes,
+// number forms: `model::Style::spelling`), `Conv::to_json` picks among values the native
+// rules make equal (SPEC §4.1): `"t"` / `[{"type":"text","text":"t"}]` /
+// `[{"type":"input_text","text":"t"}]` as a content; in Responses a first user text as a
+// bare `{"type":"input_text","text":"t"}` item; `"type":"message"` on Responses items;
+// `null` or absent `model`, `instructions` and `content`; `[]` or absent `tools` and
+// `functions`. No `cache_control` is added or changed between two spellings: that is
+// checked as a separate exception.
 
 /// A message content as the native profile sees it.
 #[derive(Clone, Debug)]
@@ -701,7 +780,17 @@ fn conv_content() -> BoxedStrategy<Content> {
     .boxed()
 }
 
-const UNREAD: &[&str] = &["temperature", "stream", "metadata", "max_tokens", "user", "store", "top_p", "n", "reasoning"];
+const UNREAD: &[&str] = &[
+    "temperature",
+    "stream",
+    "metadata",
+    "max_tokens",
+    "user",
+    "store",
+    "top_p",
+    "n",
+    "reasoning",
+];
 
 pub fn conv() -> BoxedStrategy<Conv> {
     (
@@ -715,30 +804,42 @@ pub fn conv() -> BoxedStrategy<Conv> {
         (any::<bool>(), vec(message(), 0..4), vec(input_item(), 0..4)),
         vec((select(UNREAD), json()), 0..3),
     )
-        .prop_map(|(responses, model, tools, functions, instructions, systems, first_user, history, extras)| {
-            let clean = |v: Vec<J>| -> Vec<J> { v.iter().map(J::sanitized).collect() };
-            let mut seen = Vec::new();
-            let extras = extras
-                .into_iter()
-                .filter(|(k, _)| {
-                    let fresh = !seen.contains(k);
-                    seen.push(*k);
-                    fresh
-                })
-                .map(|(k, v)| (Text::new(k), v.sanitized()))
-                .collect();
-            Conv {
+        .prop_map(
+            |(
                 responses,
-                model: model.map(|m| m.sanitized()),
-                tools: clean(tools),
-                functions: clean(functions.unwrap_or_default()),
-                instructions: instructions.map(|i| i.sanitized()),
+                model,
+                tools,
+                functions,
+                instructions,
                 systems,
                 first_user,
-                history: clean(if responses { history.2 } else { history.1 }),
+                history,
                 extras,
-            }
-        })
+            )| {
+                let clean = |v: Vec<J>| -> Vec<J> { v.iter().map(J::sanitized).collect() };
+                let mut seen = Vec::new();
+                let extras = extras
+                    .into_iter()
+                    .filter(|(k, _)| {
+                        let fresh = !seen.contains(k);
+                        seen.push(*k);
+                        fresh
+                    })
+                    .map(|(k, v)| (Text::new(k), v.sanitized()))
+                    .collect();
+                Conv {
+                    responses,
+                    model: model.map(|m| m.sanitized()),
+                    tools: clean(tools),
+                    functions: clean(functions.unwrap_or_default()),
+                    instructions: instructions.map(|i| i.sanitized()),
+                    systems,
+                    first_user,
+                    history: clean(if responses { history.2 } else { history.1 }),
+                    extras,
+                }
+            },
+        )
         .boxed()
 }
 
@@ -779,9 +880,10 @@ impl Conv {
             items.push(self.item(if *dev { "developer" } else { "system" }, c, &mut rng));
         }
         items.push(match &self.first_user {
-            Content::Text(t) if self.responses && rng.pct(30) => {
-                J::obj(vec![("type", J::s("input_text")), ("text", J::Str(t.clone()))])
-            }
+            Content::Text(t) if self.responses && rng.pct(30) => J::obj(vec![
+                ("type", J::s("input_text")),
+                ("text", J::Str(t.clone())),
+            ]),
             c => self.item("user", c, &mut rng),
         });
         items.extend(self.history.iter().cloned());
@@ -802,7 +904,10 @@ impl Conv {
             ("functions", list(&self.functions, &mut rng)),
             ("instructions", null_or_absent(&self.instructions, &mut rng)),
         ];
-        ms.push((if self.responses { "input" } else { "messages" }, Some(J::Arr(items))));
+        ms.push((
+            if self.responses { "input" } else { "messages" },
+            Some(J::Arr(items)),
+        ));
         root(ms, self.extras.clone())
     }
 }

@@ -25,10 +25,6 @@ impl Text {
         Text(s.chars().map(SChar::C).collect())
     }
 
-    pub fn has_lone(&self) -> bool {
-        self.0.iter().any(|c| matches!(c, SChar::Lone(_)))
-    }
-
     /// The same text with every lone surrogate replaced by an ASCII letter.
     pub fn without_lone(&self) -> Text {
         Text(
@@ -100,7 +96,12 @@ impl J {
     }
 
     pub fn obj(members: Vec<(&str, J)>) -> J {
-        J::Obj(members.into_iter().map(|(k, v)| (Text::new(k), v)).collect())
+        J::Obj(
+            members
+                .into_iter()
+                .map(|(k, v)| (Text::new(k), v))
+                .collect(),
+        )
     }
 
     pub fn int(i: i64) -> J {
@@ -108,6 +109,14 @@ impl J {
     }
 
     /// The member named `name`, if the value is an object.
+    pub fn get(&self, name: &str) -> Option<&J> {
+        match self {
+            J::Obj(m) => m.iter().find(|(k, _)| k.is(name)).map(|(_, v)| v),
+            _ => None,
+        }
+    }
+
+    /// The same, mutable.
     pub fn get_mut(&mut self, name: &str) -> Option<&mut J> {
         match self {
             J::Obj(m) => m.iter_mut().find(|(k, _)| k.is(name)).map(|(_, v)| v),
@@ -148,13 +157,18 @@ impl J {
         }
     }
 
-    /// Nesting depth (a scalar is 0).
-    pub fn depth(&self) -> usize {
+    /// The same value with every lone surrogate (in strings and names) replaced.
+    pub fn without_lone(&self) -> J {
         match self {
-            J::Arr(v) => 1 + v.iter().map(J::depth).max().unwrap_or(0),
-            J::Obj(m) => 1 + m.iter().map(|(_, v)| v.depth()).max().unwrap_or(0),
-            J::Shared(v, _) => v.depth(),
-            _ => 0,
+            J::Str(t) => J::Str(t.without_lone()),
+            J::Arr(items) => J::Arr(items.iter().map(J::without_lone).collect()),
+            J::Obj(m) => J::Obj(
+                m.iter()
+                    .map(|(k, v)| (k.without_lone(), v.without_lone()))
+                    .collect(),
+            ),
+            J::Shared(v, s) => J::Shared(Box::new(v.without_lone()), *s),
+            x => x.clone(),
         }
     }
 }
@@ -249,7 +263,13 @@ impl Renderer {
 
     fn ws(&mut self, out: &mut String) {
         if self.style.ws > 0 && self.rng.pct(self.style.ws) {
-            for _ in 0..1 + self.rng.below(3) {
+            // Now and then a run long enough to cross a 64-byte block.
+            let n = if self.rng.pct(2) {
+                20 + self.rng.below(150)
+            } else {
+                1 + self.rng.below(3)
+            };
+            for _ in 0..n {
                 out.push(*self.rng.pick(&WS));
             }
         }
@@ -308,7 +328,11 @@ impl Renderer {
                         out.push(',');
                         self.ws(out);
                     }
-                    let (k, v) = if i == usize::MAX { &extra[0] } else { &members[i] };
+                    let (k, v) = if i == usize::MAX {
+                        &extra[0]
+                    } else {
+                        &members[i]
+                    };
                     self.string(k, out);
                     self.ws(out);
                     out.push(':');
@@ -332,7 +356,11 @@ impl Renderer {
         for shift in [12, 8, 4, 0] {
             let d = (u >> shift) & 15;
             let c = char::from_digit(d, 16).unwrap();
-            out.push(if self.rng.pct(50) { c.to_ascii_uppercase() } else { c });
+            out.push(if self.rng.pct(50) {
+                c.to_ascii_uppercase()
+            } else {
+                c
+            });
         }
     }
 
@@ -389,7 +417,11 @@ impl Renderer {
         let d = n.digits.as_str();
         let len = d.len() as i64;
         let exp = n.exp as i64;
-        let form = if self.style.numbers { self.rng.below(5) } else { 0 };
+        let form = if self.style.numbers {
+            self.rng.below(5)
+        } else {
+            0
+        };
         match form {
             // Plain, when it fits; else the exponent form.
             0 if (0..=25).contains(&exp) => {

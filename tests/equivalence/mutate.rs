@@ -67,6 +67,10 @@ pub enum Edit {
     Delete(u16, u8),
     /// Copies `len` bytes from the first position to the second.
     Copy(u16, u16, u8),
+    /// Bytes before the body (a BOM, white space, another value).
+    Prepend(Vec<u8>),
+    /// Bytes after the body (trailing data or white space).
+    Append(Vec<u8>),
 }
 
 pub fn edit() -> BoxedStrategy<Edit> {
@@ -77,6 +81,8 @@ pub fn edit() -> BoxedStrategy<Edit> {
         5 => (any::<u16>(), select(INSERTS)).prop_map(|(p, s)| Edit::Insert(p, s.to_vec())),
         3 => (any::<u16>(), 1u8..8).prop_map(|(p, n)| Edit::Delete(p, n)),
         1 => (any::<u16>(), any::<u16>(), 1u8..40).prop_map(|(a, b, n)| Edit::Copy(a, b, n)),
+        1 => select(INSERTS).prop_map(|s| Edit::Prepend(s.to_vec())),
+        1 => select(INSERTS).prop_map(|s| Edit::Append(s.to_vec())),
     ]
     .boxed()
 }
@@ -106,6 +112,10 @@ pub fn apply(body: &mut Vec<u8>, edits: &[Edit]) {
                 let j = at(*b, len + 1).min(len);
                 body.splice(j..j, chunk);
             }
+            Edit::Prepend(s) => {
+                body.splice(0..0, s.iter().copied());
+            }
+            Edit::Append(s) => body.extend_from_slice(s),
             _ => {}
         }
     }

@@ -195,18 +195,48 @@ mod x86 {
 
     #[target_feature(enable = "sse2")]
     unsafe fn validate_sse2_tf(b: &[u8], s: usize, r: Rules, d: usize, st: &mut BitStack) -> R {
-        // SAFETY (closure): this function only runs where SSE2 was verified by our caller.
-        block::validate_value_with(|x| unsafe { classify::<super::super::sse2::Sse2>(x) }, b, s, r, d, st)
+        block::validate_value_with(
+            |x| {
+                // SAFETY: this closure only runs inside this function, whose target features
+                // our caller verified at run time.
+                unsafe { classify::<super::super::sse2::Sse2>(x) }
+            },
+            b,
+            s,
+            r,
+            d,
+            st,
+        )
     }
     #[target_feature(enable = "avx2,popcnt,pclmulqdq")]
     unsafe fn validate_avx2_tf(b: &[u8], s: usize, r: Rules, d: usize, st: &mut BitStack) -> R {
-        // SAFETY (closure): this function only runs where AVX2 was verified by our caller.
-        block::validate_value_with(|x| unsafe { shuffle_avx2(x) }, b, s, r, d, st)
+        block::validate_value_with(
+            |x| {
+                // SAFETY: this closure only runs inside this function, whose target features
+                // our caller verified at run time.
+                unsafe { shuffle_avx2(x) }
+            },
+            b,
+            s,
+            r,
+            d,
+            st,
+        )
     }
     #[target_feature(enable = "avx512f,avx512bw,popcnt,pclmulqdq")]
     unsafe fn validate_avx512_tf(b: &[u8], s: usize, r: Rules, d: usize, st: &mut BitStack) -> R {
-        // SAFETY (closure): this function only runs where AVX-512 was verified by our caller.
-        block::validate_value_with(|x| unsafe { shuffle_avx512(x) }, b, s, r, d, st)
+        block::validate_value_with(
+            |x| {
+                // SAFETY: this closure only runs inside this function, whose target features
+                // our caller verified at run time.
+                unsafe { shuffle_avx512(x) }
+            },
+            b,
+            s,
+            r,
+            d,
+            st,
+        )
     }
     pub(super) fn validate_sse2(b: &[u8], s: usize, r: Rules, d: usize, st: &mut BitStack) -> R {
         // SAFETY: only handed out by `validator` after `kernels(Sse2)` checked the CPU.
