@@ -221,10 +221,18 @@ fn assemble(cx: &mut Ctx<'_>, root: &Root, lists: &Lists<'_>, buf: &mut String) 
         (root.tools, Tag::ToolsSet, Tag::ToolsList),
         (root.functions, Tag::FunctionsSet, Tag::FunctionsList),
     ] {
-        if let Some(s) = span.filter(|s| s.first(body) == b'[') {
-            if let Some(d) = tools_digest(cx, s)? {
-                parts.push((if set { set_tag } else { list_tag }, d));
+        match span {
+            Some(s) if s.first(body) == b'[' => {
+                if let Some(d) = tools_digest(cx, s)? {
+                    parts.push((if set { set_tag } else { list_tag }, d));
+                }
             }
+            // Not a component, but still a member the profile reads: names must be unique.
+            Some(s) => {
+                let (val, _) = tree::build(body, s.start, arena, cx.rules.kernels);
+                jcs::check_unique(val, arena).map_err(|d| dup(body, d))?;
+            }
+            None => {}
         }
     }
     if let Some(s) = is_null(body, root.instructions) {
