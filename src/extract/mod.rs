@@ -169,7 +169,15 @@ impl<'b> Walker<'b> {
     /// container holding it. Returns its span.
     pub(crate) fn take(&mut self, i: usize, depth: usize) -> Result<Span, Error> {
         let end = scan::scan_value(self.body, i, self.rules, depth, self.stack)?;
+        if !self.full {
+            // Full validation checked the whole body's UTF-8 up front; here only what is read.
+            self.utf8(i, end)?;
+        }
         Ok(Span { start: i, end })
+    }
+
+    fn utf8(&self, start: usize, end: usize) -> Result<(), Error> {
+        scan::check_utf8(&self.body[start..end]).map_err(|e| Error::new(e.kind(), start + e.offset()))
     }
 
     /// A value the profile does not read.
@@ -190,6 +198,7 @@ impl<'b> Walker<'b> {
             if end != span.end {
                 return self.err(ErrorKind::UnexpectedByte, end);
             }
+            self.utf8(span.start, end)?;
         }
         Ok(())
     }
@@ -213,6 +222,9 @@ impl<'b> Walker<'b> {
             return self.err(ErrorKind::UnexpectedByte, i);
         }
         let end = scan::scan_string(body, i, self.rules)?;
+        if !self.full {
+            self.utf8(i, end)?;
+        }
         let raw = &body[i + 1..end - 1];
         let escaped = raw.contains(&b'\\');
         let j = scan::skip_ws(body, end);
