@@ -35,7 +35,8 @@ impl Fingerprinter {
     /// A fingerprinter for `config`, on the fastest SIMD back end of this CPU
     /// (see [`Backend::detect`](crate::Backend::detect)).
     pub fn new(config: Config) -> Fingerprinter {
-        Fingerprinter::with_backend(config, crate::Backend::detect()).unwrap_or_else(unreachable_backend)
+        Fingerprinter::with_backend(config, crate::Backend::detect())
+            .unwrap_or_else(unreachable_backend)
     }
 
     /// A fingerprinter on a chosen back end; `None` when this CPU cannot run it. For tests
@@ -100,6 +101,7 @@ impl Fingerprinter {
             reject_lone_surrogates: self.config.profile == Profile::Native,
             kernels: self.kernels,
             validate: self.validate,
+            loose_strings: false,
         }
     }
 
@@ -120,7 +122,10 @@ impl Fingerprinter {
             Profile::Sub2api => {
                 let mut seed = SeedHasher::new(self.config.legacy_sha256, &mut self.pending);
                 let Some(_) = profile::sub2api::run(&mut cx, &mut self.stack, &mut seed)? else {
-                    return Ok(Found { body_key: None, content: None });
+                    return Ok(Found {
+                        body_key: None,
+                        content: None,
+                    });
                 };
                 let body_key = hash::sub2api_key(cx.buf2.as_bytes(), self.config.legacy_sha256);
                 Ok(Found {
@@ -129,7 +134,8 @@ impl Fingerprinter {
                 })
             }
             Profile::Native => {
-                let (body_key, content) = profile::native::run(&mut cx, &mut self.stack)?.unwrap_or((None, None));
+                let (body_key, content) =
+                    profile::native::run(&mut cx, &mut self.stack)?.unwrap_or((None, None));
                 Ok(Found { body_key, content })
             }
         }
@@ -255,5 +261,6 @@ impl Fingerprinter {
 
 fn unreachable_backend() -> Fingerprinter {
     // `Backend::detect` only returns available back ends, and the portable one always is.
-    Fingerprinter::with_backend(Config::native(), crate::Backend::Portable).expect("portable back end")
+    Fingerprinter::with_backend(Config::native(), crate::Backend::Portable)
+        .expect("portable back end")
 }

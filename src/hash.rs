@@ -126,7 +126,6 @@ pub(crate) fn native_explicit_key(kind: &str, name: &str, value: &[u8], len: Key
     Key::native(out, len.bytes())
 }
 
-
 /// Where the sub2api seed goes, piece by piece.
 pub(crate) trait SeedOut {
     fn put(&mut self, piece: &str);

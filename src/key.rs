@@ -11,8 +11,14 @@ pub struct Key {
 
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 enum Repr {
-    Sub2api { xxh64: u64, sha256: Option<[u8; 32]> },
-    Native { bytes: [u8; 32], len: u8 },
+    Sub2api {
+        xxh64: u64,
+        sha256: Option<[u8; 32]>,
+    },
+    Native {
+        bytes: [u8; 32],
+        len: u8,
+    },
 }
 
 impl Key {

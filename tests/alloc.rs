@@ -55,7 +55,10 @@ fn bodies() -> Vec<(String, Vec<u8>)> {
         dirs.push(shared.join("corpus/public/bodies"));
     }
     for dir in dirs {
-        let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+        let mut files: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
         files.sort();
         for f in files {
             if f.extension().is_some_and(|e| e == "json") {
@@ -82,16 +85,26 @@ fn steady_state_allocates_nothing() {
                 for _ in 0..2 {
                     let (again, n) = count(|| fp.content_key(body));
                     let (_, m) = count(|| fp.session_key(headers, body));
-                    assert_eq!(again, first, "{name}: same answer on a reused fingerprinter");
+                    assert_eq!(
+                        again, first,
+                        "{name}: same answer on a reused fingerprinter"
+                    );
                     if n + m != 0 {
-                        bad.push(format!("{name} {:?} {v:?}: {n} + {m} allocations", cfg.profile()));
+                        bad.push(format!(
+                            "{name} {:?} {v:?}: {n} + {m} allocations",
+                            cfg.profile()
+                        ));
                     }
                     checked += 1;
                 }
             }
         }
     }
-    eprintln!("alloc: {checked} repeated calls over {} bodies, {} allocating", bodies.len(), bad.len());
+    eprintln!(
+        "alloc: {checked} repeated calls over {} bodies, {} allocating",
+        bodies.len(),
+        bad.len()
+    );
     assert!(bad.is_empty(), "{}", bad.join("\n"));
     assert!(checked > 0);
 }

@@ -65,7 +65,9 @@ fn check(v: &Value, body: &[u8], headers: &Pairs) -> Vec<String> {
     let reference = reference::session_key(&cfg, hdrs.clone(), body);
     // Error kinds and offsets may differ (serde_json reports its own); outcomes may not.
     if session.ok() != reference.ok() || session.is_err() != reference.is_err() {
-        bad.push(format!("{id}: fast path {session:?} != reference {reference:?}"));
+        bad.push(format!(
+            "{id}: fast path {session:?} != reference {reference:?}"
+        ));
     }
     let want_source = v["session_source"].as_str().unwrap();
     let header_won = want_source == "session_id" || want_source == "conversation_id";
@@ -94,9 +96,15 @@ fn check(v: &Value, body: &[u8], headers: &Pairs) -> Vec<String> {
     }
 
     if valid {
-        let seed = fp.seed_text(body).unwrap_or_else(|e| panic!("{id}: {e}")).unwrap_or_default();
+        let seed = fp
+            .seed_text(body)
+            .unwrap_or_else(|e| panic!("{id}: {e}"))
+            .unwrap_or_default();
         if !matches(&expected(v, "seed"), seed.as_bytes()) {
-            bad.push(format!("{id}: seed\n  got  {seed:?}\n  want {:?}", v["seed"]));
+            bad.push(format!(
+                "{id}: seed\n  got  {seed:?}\n  want {:?}",
+                v["seed"]
+            ));
         }
         let key = fp.content_key(body).unwrap_or_else(|e| panic!("{id}: {e}"));
         let want = v["seed_xxh64"].as_str().unwrap_or("");
@@ -119,7 +127,9 @@ fn check(v: &Value, body: &[u8], headers: &Pairs) -> Vec<String> {
 
 #[test]
 fn golden_edge_cases() {
-    let Some(dir) = shared_dir("golden_edge_cases") else { return };
+    let Some(dir) = shared_dir("golden_edge_cases") else {
+        return;
+    };
     let vectors = read_jsonl(&dir.join("golden/edge-cases.jsonl"));
     let mut bad = Vec::new();
     for v in &vectors {
@@ -127,25 +137,42 @@ fn golden_edge_cases() {
         let headers: Pairs = serde_json::from_value(v["headers"].clone()).unwrap();
         bad.extend(check(v, &body, &headers));
     }
-    eprintln!("golden edge cases: {} vectors, {} mismatches", vectors.len(), bad.len());
+    eprintln!(
+        "golden edge cases: {} vectors, {} mismatches",
+        vectors.len(),
+        bad.len()
+    );
     assert!(bad.is_empty(), "{}", bad.join("\n"));
-    assert!(vectors.len() >= 90, "expected the full golden set, found {}", vectors.len());
+    assert!(
+        vectors.len() >= 90,
+        "expected the full golden set, found {}",
+        vectors.len()
+    );
 }
 
 #[test]
 fn golden_corpus() {
-    let Some(dir) = shared_dir("golden_corpus") else { return };
+    let Some(dir) = shared_dir("golden_corpus") else {
+        return;
+    };
     let manifest = read_jsonl(&dir.join("corpus/public/manifest.jsonl"));
     let vectors = read_jsonl(&dir.join("golden/corpus.jsonl"));
     let mut bad = Vec::new();
     for v in &vectors {
         let id = v["id"].as_str().unwrap();
         let body = std::fs::read(dir.join("corpus/public").join(id)).unwrap();
-        let m = manifest.iter().find(|m| m["file"] == id).expect("in manifest");
+        let m = manifest
+            .iter()
+            .find(|m| m["file"] == id)
+            .expect("in manifest");
         let headers: Pairs = serde_json::from_value(m["headers"].clone()).unwrap_or_default();
         bad.extend(check(v, &body, &headers));
     }
-    eprintln!("golden corpus: {} vectors, {} mismatches", vectors.len(), bad.len());
+    eprintln!(
+        "golden corpus: {} vectors, {} mismatches",
+        vectors.len(),
+        bad.len()
+    );
     assert!(bad.is_empty(), "{}", bad.join("\n"));
     assert_eq!(vectors.len(), manifest.len(), "one vector per corpus body");
 }

@@ -49,7 +49,13 @@ pub(crate) struct FragmentCache {
 
 impl std::fmt::Debug for FragmentCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "FragmentCache({} entries, {}/{} bytes)", self.map.len(), self.bytes, self.cap)
+        write!(
+            f,
+            "FragmentCache({} entries, {}/{} bytes)",
+            self.map.len(),
+            self.bytes,
+            self.cap
+        )
     }
 }
 
@@ -90,13 +96,22 @@ impl FragmentCache {
     }
 
     /// Remembers a result (cold path: allocates).
-    pub(crate) fn put(&mut self, kind: Kind, depth: usize, raw: &[u8], text: &str, digest: [u8; 32]) {
+    pub(crate) fn put(
+        &mut self,
+        kind: Kind,
+        depth: usize,
+        raw: &[u8],
+        text: &str,
+        digest: [u8; 32],
+    ) {
         let size = raw.len() + text.len() + 64;
         if !self.enabled(raw) || size > self.cap {
             return;
         }
         while self.bytes + size > self.cap {
-            let Some(old) = self.order.pop_front() else { break };
+            let Some(old) = self.order.pop_front() else {
+                break;
+            };
             if let Some(e) = self.map.remove(&old) {
                 self.bytes -= e.raw.len() + e.text.len() + 64;
             }

@@ -61,7 +61,9 @@ fn escape_body(s: &str, out: &mut String) {
             i += 1;
             continue;
         }
-        if b[i] == 0xE2 && !(b.get(i + 1) == Some(&0x80) && matches!(b.get(i + 2), Some(0xA8 | 0xA9))) {
+        if b[i] == 0xE2
+            && !(b.get(i + 1) == Some(&0x80) && matches!(b.get(i + 2), Some(0xA8 | 0xA9)))
+        {
             i += 1;
             continue;
         }
@@ -152,7 +154,6 @@ pub(crate) fn gjson_number_string(lexeme: &str, out: &mut String) {
     }
 }
 
-
 /// Writes a fragment tree as `encoding/json` would marshal what `Unmarshal` into `any` made
 /// of it: last duplicate wins, names sorted by bytes. `Err(())` when a number overflows
 /// float64 (Go's Unmarshal fails; the caller then keeps the raw text).
@@ -169,7 +170,10 @@ pub(crate) fn write_tree<'a>(v: Val<'a>, arena: &'a Bump, out: &mut String) -> R
                 Val::Null => out.push_str("null"),
                 Val::Bool(b) => out.push_str(if b { "true" } else { "false" }),
                 Val::Num(lex) => {
-                    let f = std::str::from_utf8(lex).ok().and_then(parse_f64).ok_or(())?;
+                    let f = std::str::from_utf8(lex)
+                        .ok()
+                        .and_then(parse_f64)
+                        .ok_or(())?;
                     float_into(f, out);
                 }
                 Val::Str(s) => quote_raw_into(s.raw, s.escaped, out),
@@ -183,7 +187,9 @@ pub(crate) fn write_tree<'a>(v: Val<'a>, arena: &'a Bump, out: &mut String) -> R
                 }
             }
         }
-        let Some(top) = stack.last_mut() else { return Ok(()) };
+        let Some(top) = stack.last_mut() else {
+            return Ok(());
+        };
         match top {
             Frame::Arr(items, i) if *i < items.len() => {
                 if *i > 0 {
@@ -228,7 +234,12 @@ fn decode<'a>(s: Str<'a>, arena: &'a Bump) -> &'a str {
 /// `map[string]any` order: names sorted bytewise, the last of equal names kept.
 fn sorted_last_wins<'a>(members: &'a [Member<'a>], arena: &'a Bump) -> &'a [(&'a str, Val<'a>)] {
     let mut all = BVec::with_capacity_in(members.len(), arena);
-    all.extend(members.iter().enumerate().map(|(i, m)| (decode(m.name, arena), i, m.val)));
+    all.extend(
+        members
+            .iter()
+            .enumerate()
+            .map(|(i, m)| (decode(m.name, arena), i, m.val)),
+    );
     all.sort_unstable_by(|a, b| a.0.cmp(b.0).then(a.1.cmp(&b.1)));
     let mut out = BVec::with_capacity_in(all.len(), arena);
     for (j, &(name, _, val)) in all.iter().enumerate() {
@@ -274,7 +285,10 @@ mod tests {
         assert_eq!(g("1.0"), "1");
         assert_eq!(g("1e-7"), "0.0000001");
         assert_eq!(g("-0"), "-0");
-        assert_eq!(g("123456789012345678901234567890"), "123456789012345678901234567890");
+        assert_eq!(
+            g("123456789012345678901234567890"),
+            "123456789012345678901234567890"
+        );
         assert_eq!(g("1e400"), "+Inf");
         assert_eq!(g("-1e400"), "-Inf");
     }
@@ -283,6 +297,9 @@ mod tests {
     fn quoting_like_go() {
         let mut s = String::new();
         quote_into("a<b>&\u{2028}\u{2029}\u{1}\u{7f}/\"\\\t", &mut s);
-        assert_eq!(s, "\"a\\u003cb\\u003e\\u0026\\u2028\\u2029\\u0001\u{7f}/\\\"\\\\\\t\"");
+        assert_eq!(
+            s,
+            "\"a\\u003cb\\u003e\\u0026\\u2028\\u2029\\u0001\u{7f}/\\\"\\\\\\t\""
+        );
     }
 }

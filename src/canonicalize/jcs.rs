@@ -129,12 +129,17 @@ pub(crate) fn decode<'a>(s: Str<'a>, arena: &'a Bump) -> &'a str {
 }
 
 /// Members in RFC 8785 order; a repeated name (`cache_control` included) is an error.
-fn sorted_unique<'a>(members: &'a [Member<'a>], arena: &'a Bump) -> Result<&'a [(&'a str, Member<'a>)], Duplicate> {
+fn sorted_unique<'a>(
+    members: &'a [Member<'a>],
+    arena: &'a Bump,
+) -> Result<&'a [(&'a str, Member<'a>)], Duplicate> {
     let mut all = BVec::with_capacity_in(members.len(), arena);
     all.extend(members.iter().map(|m| (decode(m.name, arena), *m)));
     all.sort_unstable_by(|a, b| cmp_keys(a.0, b.0));
     if let Some(w) = all.windows(2).find(|w| w[0].0 == w[1].0) {
-        return Err(Duplicate { at: w[1].1.name.raw.as_ptr() });
+        return Err(Duplicate {
+            at: w[1].1.name.raw.as_ptr(),
+        });
     }
     Ok(all.into_bump_slice())
 }
@@ -158,7 +163,11 @@ pub(crate) fn check_unique<'a>(v: Val<'a>, arena: &'a Bump) -> Result<(), Duplic
 }
 
 /// Writes a fragment tree in the native canonical form, dropping `cache_control` members.
-pub(crate) fn write_tree<'a>(v: Val<'a>, arena: &'a Bump, out: &mut String) -> Result<(), Duplicate> {
+pub(crate) fn write_tree<'a>(
+    v: Val<'a>,
+    arena: &'a Bump,
+    out: &mut String,
+) -> Result<(), Duplicate> {
     enum Frame<'a> {
         Arr(&'a [Val<'a>], usize),
         Obj(&'a [(&'a str, Member<'a>)], usize, bool),
@@ -182,7 +191,9 @@ pub(crate) fn write_tree<'a>(v: Val<'a>, arena: &'a Bump, out: &mut String) -> R
                 }
             }
         }
-        let Some(top) = stack.last_mut() else { return Ok(()) };
+        let Some(top) = stack.last_mut() else {
+            return Ok(());
+        };
         match top {
             Frame::Arr(items, i) if *i < items.len() => {
                 if *i > 0 {

@@ -78,7 +78,9 @@ pub(crate) fn decode_escape(raw: &[u8], i: usize, rule: SurrogateRule) -> (char,
         Some(b'r') => '\r',
         Some(b't') => '\t',
         Some(b'u') => {
-            let Some(c) = hex4(&raw[i + 2..]) else { return ('\u{FFFD}', raw.len() - i) };
+            let Some(c) = hex4(&raw[i + 2..]) else {
+                return ('\u{FFFD}', raw.len() - i);
+            };
             if !is_surrogate(c) {
                 return (char::from_u32(c).unwrap_or('\u{FFFD}'), 6);
             }
@@ -100,7 +102,9 @@ pub(crate) fn decode_escape(raw: &[u8], i: usize, rule: SurrogateRule) -> (char,
 }
 
 fn pair_char(hi: u32, lo: u32) -> char {
-    decode_pair(hi, lo).and_then(char::from_u32).unwrap_or('\u{FFFD}')
+    decode_pair(hi, lo)
+        .and_then(char::from_u32)
+        .unwrap_or('\u{FFFD}')
 }
 
 /// The validated UTF-8 text of a run of a string token (between escapes).
@@ -185,8 +189,14 @@ mod tests {
             "A\u{FFFD}AB|\u{FFFD}Z|\u{FFFD}"
         );
         assert_eq!(unescape(br"\ud83d\ude00", SurrogateRule::Gjson), "😀");
-        assert_eq!(unescape(br"\ud83d\ude00", SurrogateRule::EncodingJson), "😀");
-        assert_eq!(unescape(br#"\"\\\/\b\f\n\r\t\u00e9"#, SurrogateRule::Strict), "\"\\/\u{8}\u{c}\n\r\té");
+        assert_eq!(
+            unescape(br"\ud83d\ude00", SurrogateRule::EncodingJson),
+            "😀"
+        );
+        assert_eq!(
+            unescape(br#"\"\\\/\b\f\n\r\t\u00e9"#, SurrogateRule::Strict),
+            "\"\\/\u{8}\u{c}\n\r\té"
+        );
     }
 
     #[test]

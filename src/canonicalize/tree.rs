@@ -65,7 +65,12 @@ fn string_at<'a>(b: &'a [u8], i: usize, k: &Kernels) -> (Str<'a>, usize) {
 }
 
 /// Builds the tree of the valid JSON value `b[start..]`. Returns it and its nesting depth.
-pub(crate) fn build<'a>(b: &'a [u8], start: usize, arena: &'a Bump, k: &Kernels) -> (Val<'a>, usize) {
+pub(crate) fn build<'a>(
+    b: &'a [u8],
+    start: usize,
+    arena: &'a Bump,
+    k: &Kernels,
+) -> (Val<'a>, usize) {
     let mut stack: BVec<'a, Frame<'a>> = BVec::new_in(arena);
     let mut max_depth = 0;
     let mut i = start;
@@ -137,11 +142,16 @@ pub(crate) fn build<'a>(b: &'a [u8], start: usize, arena: &'a Bump, k: &Kernels)
                         continue 'value;
                     }
                     i += 1; // ']'
-                    let Some(Frame::Arr(items)) = stack.pop() else { unreachable!() };
+                    let Some(Frame::Arr(items)) = stack.pop() else {
+                        unreachable!()
+                    };
                     v = Val::Arr(items.into_bump_slice());
                 }
                 Frame::Obj(members, name) => {
-                    members.push(Member { name: *name, val: v });
+                    members.push(Member {
+                        name: *name,
+                        val: v,
+                    });
                     if b[i] == b',' {
                         let j = scan::skip_ws(b, i + 1);
                         let (next, after) = string_at(b, j, k);
@@ -150,7 +160,9 @@ pub(crate) fn build<'a>(b: &'a [u8], start: usize, arena: &'a Bump, k: &Kernels)
                         continue 'value;
                     }
                     i += 1; // '}'
-                    let Some(Frame::Obj(members, _)) = stack.pop() else { unreachable!() };
+                    let Some(Frame::Obj(members, _)) = stack.pop() else {
+                        unreachable!()
+                    };
                     v = Val::Obj(members.into_bump_slice());
                 }
             }

@@ -177,7 +177,8 @@ impl<'b> Walker<'b> {
     }
 
     fn utf8(&self, start: usize, end: usize) -> Result<(), Error> {
-        scan::check_utf8(&self.body[start..end]).map_err(|e| Error::new(e.kind(), start + e.offset()))
+        scan::check_utf8(&self.body[start..end])
+            .map_err(|e| Error::new(e.kind(), start + e.offset()))
     }
 
     /// A value the profile does not read.
@@ -185,7 +186,7 @@ impl<'b> Walker<'b> {
         if self.full {
             self.take(i, depth)
         } else {
-            let end = scan::skip_value(self.body, i, self.rules.kernels)?;
+            let end = scan::skip_value(self.body, i, self.rules)?;
             Ok(Span { start: i, end })
         }
     }
@@ -205,7 +206,11 @@ impl<'b> Walker<'b> {
 
     /// Reads the next member name of an object: `i` is just after `{` (first) or after the
     /// previous value. Returns `None` at the closing brace (and the index past it).
-    fn next_member(&mut self, i: usize, first: bool) -> Result<(Option<(Name<'b>, usize)>, usize), Error> {
+    fn next_member(
+        &mut self,
+        i: usize,
+        first: bool,
+    ) -> Result<(Option<(Name<'b>, usize)>, usize), Error> {
         let body = self.body;
         let mut i = scan::skip_ws(body, i);
         let c = self.expect_more(i)?;
@@ -296,7 +301,11 @@ impl<'b> Walker<'b> {
         Ok(root)
     }
 
-    fn root_object(&mut self, start: usize, visitor: &mut dyn ItemVisitor) -> Result<(Root, usize), Error> {
+    fn root_object(
+        &mut self,
+        start: usize,
+        visitor: &mut dyn ItemVisitor,
+    ) -> Result<(Root, usize), Error> {
         let body = self.body;
         self.open(start, 1)?;
         let mut root = Root::default();
@@ -379,7 +388,10 @@ impl<'b> Walker<'b> {
             let (e, next) = self.next_element(i, first)?;
             first = false;
             let Some(at) = e else {
-                return Ok(Span { start: v, end: next });
+                return Ok(Span {
+                    start: v,
+                    end: next,
+                });
             };
             if !reading {
                 i = self.skip(at, 2)?.end;

@@ -24,7 +24,11 @@ pub(crate) struct Ctx<'r> {
 
 impl<'r> Ctx<'r> {
     /// A walker over the body for this request.
-    pub(crate) fn walker<'w>(&'w self, stack: &'w mut BitStack, reject_duplicates: bool) -> Walker<'w> {
+    pub(crate) fn walker<'w>(
+        &'w self,
+        stack: &'w mut BitStack,
+        reject_duplicates: bool,
+    ) -> Walker<'w> {
         Walker {
             body: self.body,
             rules: self.rules,

@@ -56,7 +56,9 @@ where
 {
     let mut found: [Option<I::Item>; 2] = [None, None];
     for h in headers {
-        let tier = HEADER_TIERS.iter().position(|t| h.name().eq_ignore_ascii_case(t.as_bytes()));
+        let tier = HEADER_TIERS
+            .iter()
+            .position(|t| h.name().eq_ignore_ascii_case(t.as_bytes()));
         if let Some(t) = tier {
             if found[t].is_none() {
                 found[t] = Some(h);
@@ -66,7 +68,10 @@ where
     for (slot, tier) in found.iter().zip(HEADER_TIERS) {
         if let Some(h) = slot {
             if let Some(key) = explicit_key(config, Source::Header(tier), h.value()) {
-                return Some(SessionKey { key, source: Source::Header(tier) });
+                return Some(SessionKey {
+                    key,
+                    source: Source::Header(tier),
+                });
             }
         }
     }

@@ -53,7 +53,8 @@ impl ItemVisitor for Lists<'_> {
             validate(w, item.content)?;
             s.first_user = Some(FirstUser::Content(item.content));
         }
-        if list == List::Input && s.first_user.is_none() && string_is(body, item.kind, "input_text") {
+        if list == List::Input && s.first_user.is_none() && string_is(body, item.kind, "input_text")
+        {
             validate(w, item.text)?;
             s.first_user = Some(FirstUser::Text(item.text));
         }
@@ -73,7 +74,10 @@ fn validate(w: &mut Walker<'_>, span: Option<Span>) -> Result<(), Error> {
 }
 
 fn dup(body: &[u8], d: Duplicate) -> Error {
-    Error::new(ErrorKind::DuplicateKey, (d.at as usize).saturating_sub(body.as_ptr() as usize))
+    Error::new(
+        ErrorKind::DuplicateKey,
+        (d.at as usize).saturating_sub(body.as_ptr() as usize),
+    )
 }
 
 /// Canonical text of a whole fragment, appended to `out`.
@@ -101,13 +105,16 @@ fn content_into(cx: &mut Ctx<'_>, span: Option<Span>, out: &mut String) -> Resul
     } else {
         jcs::write_tree(val, arena, out).map_err(|d| dup(cx.body, d))?;
     }
-    cx.cache.put(Kind::NativeContent, 3, raw, &out[start..], [0; 32]);
+    cx.cache
+        .put(Kind::NativeContent, 3, raw, &out[start..], [0; 32]);
     Ok(())
 }
 
 /// `[{"type":"text"|"input_text","text":"..."}]` (cache_control aside) → the text.
 fn single_text<'a>(v: Val<'a>, arena: &'a bumpalo::Bump) -> Result<Option<&'a str>, Duplicate> {
-    let Val::Arr([Val::Obj(members)]) = v else { return Ok(None) };
+    let Val::Arr([Val::Obj(members)]) = v else {
+        return Ok(None);
+    };
     let (mut kind, mut text, mut others) = (None, None, 0);
     for m in members.iter() {
         match jcs::decode(m.name, arena) {
@@ -117,7 +124,9 @@ fn single_text<'a>(v: Val<'a>, arena: &'a bumpalo::Bump) -> Result<Option<&'a st
             _ => others += 1,
         }
     }
-    let (Some(Val::Str(k)), Some(Val::Str(t)), 0) = (kind, text, others) else { return Ok(None) };
+    let (Some(Val::Str(k)), Some(Val::Str(t)), 0) = (kind, text, others) else {
+        return Ok(None);
+    };
     if !matches!(jcs::decode(k, arena), "text" | "input_text") {
         return Ok(None);
     }
@@ -134,13 +143,19 @@ fn is_null(body: &[u8], s: Option<Span>) -> Option<Span> {
 fn tools_digest(cx: &mut Ctx<'_>, span: Span) -> Result<Option<[u8; 32]>, Error> {
     let body = cx.body;
     let raw = span.of(body);
-    let kind = if cx.config.tools_as_set { Kind::NativeSet } else { Kind::NativeList };
+    let kind = if cx.config.tools_as_set {
+        Kind::NativeSet
+    } else {
+        Kind::NativeList
+    };
     if let Some(hit) = cx.cache.get(kind, 1, raw) {
         return Ok(Some(hit.digest));
     }
     let arena = cx.arena;
     let (val, _) = tree::build(body, span.start, arena, cx.rules.kernels);
-    let Val::Arr(items) = val else { return Ok(None) };
+    let Val::Arr(items) = val else {
+        return Ok(None);
+    };
     if items.is_empty() {
         return Ok(None);
     }
@@ -192,7 +207,12 @@ pub(crate) fn run(cx: &mut Ctx<'_>, stack: &mut BitStack) -> Result<Option<Keys>
     r.map(Some)
 }
 
-fn assemble(cx: &mut Ctx<'_>, root: &Root, lists: &Lists<'_>, buf: &mut String) -> Result<Keys, Error> {
+fn assemble(
+    cx: &mut Ctx<'_>,
+    root: &Root,
+    lists: &Lists<'_>,
+    buf: &mut String,
+) -> Result<Keys, Error> {
     let arena = cx.arena;
     let body = cx.body;
 
@@ -259,7 +279,11 @@ fn assemble(cx: &mut Ctx<'_>, root: &Root, lists: &Lists<'_>, buf: &mut String) 
                 if i > 0 {
                     buf.push(',');
                 }
-                buf.push_str(if developer { "[\"developer\"," } else { "[\"system\"," });
+                buf.push_str(if developer {
+                    "[\"developer\","
+                } else {
+                    "[\"system\","
+                });
                 content_into(cx, content, buf)?;
                 buf.push(']');
             }
@@ -277,6 +301,7 @@ fn assemble(cx: &mut Ctx<'_>, root: &Root, lists: &Lists<'_>, buf: &mut String) 
         }
     }
     parts.sort_unstable_by_key(|p| p.0);
-    let content = (!parts.is_empty()).then(|| hash::native_content_key(&parts, cx.config.key_length));
+    let content =
+        (!parts.is_empty()).then(|| hash::native_content_key(&parts, cx.config.key_length));
     Ok((body_key, content))
 }

@@ -62,7 +62,6 @@ fn validate(w: &mut Walker<'_>, span: Option<Span>) -> Result<(), Error> {
     }
 }
 
-
 /// `normalizeCompatSeedJSON(raw)` appended to `out`, through the fragment cache.
 pub(crate) fn normalize(cx: &mut Ctx<'_>, span: Span, depth: usize, out: &mut String) {
     let body = cx.body;
@@ -77,12 +76,17 @@ pub(crate) fn normalize(cx: &mut Ctx<'_>, span: Span, depth: usize, out: &mut St
         out.truncate(start);
         out.push_str(std::str::from_utf8(raw).unwrap_or_default());
     }
-    cx.cache.put(Kind::GoText, depth, raw, &out[start..], [0; 32]);
+    cx.cache
+        .put(Kind::GoText, depth, raw, &out[start..], [0; 32]);
 }
 
 /// Walks the body, writes the seed into `seed`, and puts the body tier's gjson string
 /// (`prompt_cache_key`) into `cx.buf2`. `Ok(None)` when the root is not an object.
-pub(crate) fn run(cx: &mut Ctx<'_>, stack: &mut BitStack, seed: &mut dyn SeedOut) -> Result<Option<()>, Error> {
+pub(crate) fn run(
+    cx: &mut Ctx<'_>,
+    stack: &mut BitStack,
+    seed: &mut dyn SeedOut,
+) -> Result<Option<()>, Error> {
     let arena = cx.arena;
     let mut pieces = Pieces {
         lists: [BVec::new_in(arena), BVec::new_in(arena)],

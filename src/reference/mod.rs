@@ -21,7 +21,10 @@ fn check(config: &Config, body: &[u8]) -> Result<bool, Error> {
         return Ok(false);
     }
     if body.len() > config.limits.max_body_bytes {
-        return Err(Error::new(ErrorKind::TooLarge, config.limits.max_body_bytes));
+        return Err(Error::new(
+            ErrorKind::TooLarge,
+            config.limits.max_body_bytes,
+        ));
     }
     let text = std::str::from_utf8(body)
         .map_err(|e| Error::new(ErrorKind::InvalidUtf8, e.valid_up_to()))?;
@@ -97,11 +100,7 @@ pub fn content_key(config: &Config, body: &[u8]) -> Result<Option<Key>, Error> {
 }
 
 /// All tiers (see [`Fingerprinter::session_key`](crate::Fingerprinter::session_key)).
-pub fn session_key<I>(
-    config: &Config,
-    headers: I,
-    body: &[u8],
-) -> Result<Option<SessionKey>, Error>
+pub fn session_key<I>(config: &Config, headers: I, body: &[u8]) -> Result<Option<SessionKey>, Error>
 where
     I: IntoIterator,
     I::Item: HeaderPair,
@@ -114,14 +113,23 @@ where
     }
     let x = extract_valid(config, body)?;
     Ok(x.body_key
-        .map(|key| SessionKey { key, source: Source::Body(profile::BODY_TIER) })
-        .or(x.content.map(|key| SessionKey { key, source: Source::Content })))
+        .map(|key| SessionKey {
+            key,
+            source: Source::Body(profile::BODY_TIER),
+        })
+        .or(x.content.map(|key| SessionKey {
+            key,
+            source: Source::Content,
+        })))
 }
 
 /// The sub2api content seed (`compat_cs_...`), `None` when there is none. Validation follows
 /// `config`'s limits; the seed itself is always sub2api's.
 pub fn seed_text(config: &Config, body: &[u8]) -> Result<Option<String>, Error> {
-    let cfg = Config { profile: Profile::Sub2api, ..config.clone() };
+    let cfg = Config {
+        profile: Profile::Sub2api,
+        ..config.clone()
+    };
     if !check(&cfg, body)? {
         return Ok(None);
     }

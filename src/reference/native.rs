@@ -10,7 +10,10 @@ use crate::key::Source;
 use serde_json::value::RawValue;
 
 fn dup_error(body: &str, raw: &RawValue) -> Error {
-    Error::new(ErrorKind::DuplicateKey, raw.get().as_ptr() as usize - body.as_ptr() as usize)
+    Error::new(
+        ErrorKind::DuplicateKey,
+        raw.get().as_ptr() as usize - body.as_ptr() as usize,
+    )
 }
 
 /// The members of an object the extractor reads; a repeated name is an error.
@@ -53,7 +56,8 @@ fn collapse_single_text(n: Node) -> Node {
     if let Node::Array(items) = &n {
         if let [Node::Object(m)] = items.as_slice() {
             let get = |k: &str| m.iter().find(|(n, _)| n == k).map(|(_, v)| v);
-            let is_text_type = matches!(get("type"), Some(Node::String(t)) if t == "text" || t == "input_text");
+            let is_text_type =
+                matches!(get("type"), Some(Node::String(t)) if t == "text" || t == "input_text");
             if m.len() == 2 && is_text_type {
                 if let Some(Node::String(s)) = get("text") {
                     return Node::String(s.clone());
@@ -119,14 +123,23 @@ fn is_null(raw: &RawValue) -> bool {
 /// The string value of a member, when it is a string.
 fn string_of(raw: Option<&RawValue>) -> Option<String> {
     let raw = raw?;
-    raw.get().starts_with('"').then(|| tree::from_text(raw.get()).ok())?
+    raw.get()
+        .starts_with('"')
+        .then(|| tree::from_text(raw.get()).ok())?
 }
 
 pub(super) fn extract(config: &Config, body: &[u8]) -> Result<Extracted, Error> {
-    let none = Extracted { body_key: None, content: None };
-    let text = std::str::from_utf8(body).map_err(|e| Error::new(ErrorKind::InvalidUtf8, e.valid_up_to()))?;
-    let root_raw: &RawValue = tree::from_text(text).map_err(|_| Error::new(ErrorKind::UnexpectedByte, 0))?;
-    let Some(root) = read_members(text, root_raw)? else { return Ok(none) };
+    let none = Extracted {
+        body_key: None,
+        content: None,
+    };
+    let text = std::str::from_utf8(body)
+        .map_err(|e| Error::new(ErrorKind::InvalidUtf8, e.valid_up_to()))?;
+    let root_raw: &RawValue =
+        tree::from_text(text).map_err(|_| Error::new(ErrorKind::UnexpectedByte, 0))?;
+    let Some(root) = read_members(text, root_raw)? else {
+        return Ok(none);
+    };
 
     // Body tier: a string is trimmed; any other non-null value counts by its canonical text.
     let body_key = match root.first(crate::profile::BODY_TIER) {
@@ -135,33 +148,51 @@ pub(super) fn extract(config: &Config, body: &[u8]) -> Result<Extracted, Error> 
                 Some(s) => s,
                 None => canonical(&fragment(text, r)?),
             };
-            crate::profile::explicit_key(config, Source::Body(crate::profile::BODY_TIER), v.as_bytes())
+            crate::profile::explicit_key(
+                config,
+                Source::Body(crate::profile::BODY_TIER),
+                v.as_bytes(),
+            )
         }
         _ => None,
     };
 
     let mut parts: Vec<(Tag, [u8; 32])> = Vec::new();
     if let Some(r) = root.first("model").filter(|r| !is_null(r)) {
-        parts.push((Tag::Model, hash::digest(canonical(&fragment(text, r)?).as_bytes())));
+        parts.push((
+            Tag::Model,
+            hash::digest(canonical(&fragment(text, r)?).as_bytes()),
+        ));
     }
     for (name, set_tag, list_tag) in [
         ("tools", Tag::ToolsSet, Tag::ToolsList),
         ("functions", Tag::FunctionsSet, Tag::FunctionsList),
     ] {
         let Some(r) = root.first(name) else { continue };
-        let Node::Array(items) = fragment(text, r)? else { continue };
+        let Node::Array(items) = fragment(text, r)? else {
+            continue;
+        };
         if items.is_empty() {
             continue;
         }
         if config.tools_as_set {
-            let mut ds: Vec<[u8; 32]> = items.iter().map(|x| hash::digest(canonical(x).as_bytes())).collect();
+            let mut ds: Vec<[u8; 32]> = items
+                .iter()
+                .map(|x| hash::digest(canonical(x).as_bytes()))
+                .collect();
             parts.push((set_tag, hash::set_digest(&mut ds)));
         } else {
-            parts.push((list_tag, hash::digest(canonical(&Node::Array(items)).as_bytes())));
+            parts.push((
+                list_tag,
+                hash::digest(canonical(&Node::Array(items)).as_bytes()),
+            ));
         }
     }
     if let Some(r) = root.first("instructions").filter(|r| !is_null(r)) {
-        parts.push((Tag::Instructions, hash::digest(canonical(&fragment(text, r)?).as_bytes())));
+        parts.push((
+            Tag::Instructions,
+            hash::digest(canonical(&fragment(text, r)?).as_bytes()),
+        ));
     }
 
     let messages = root.first("messages").and_then(tree::elements);
@@ -201,7 +232,10 @@ pub(super) fn extract(config: &Config, body: &[u8]) -> Result<Extracted, Error> 
         if role.as_deref() == Some("user") && first_user.is_none() {
             first_user = Some(content_text(text, get("content"))?);
         }
-        if input_text && first_user.is_none() && string_of(get("type")).as_deref() == Some("input_text") {
+        if input_text
+            && first_user.is_none()
+            && string_of(get("type")).as_deref() == Some("input_text")
+        {
             first_user = Some(match get("text") {
                 None => "null".into(),
                 Some(t) => canonical(&fragment(text, t)?),
@@ -222,7 +256,9 @@ pub(super) fn extract(config: &Config, body: &[u8]) -> Result<Extracted, Error> 
 
 /// Canonical text of a whole valid JSON text (duplicates refused, `cache_control` dropped).
 pub(super) fn canonical_fragment(bytes: &[u8]) -> Result<String, Error> {
-    let text = std::str::from_utf8(bytes).map_err(|e| Error::new(ErrorKind::InvalidUtf8, e.valid_up_to()))?;
-    let raw: &RawValue = tree::from_text(text).map_err(|_| Error::new(ErrorKind::UnexpectedByte, 0))?;
+    let text = std::str::from_utf8(bytes)
+        .map_err(|e| Error::new(ErrorKind::InvalidUtf8, e.valid_up_to()))?;
+    let raw: &RawValue =
+        tree::from_text(text).map_err(|_| Error::new(ErrorKind::UnexpectedByte, 0))?;
     Ok(canonical(&fragment(text, raw)?))
 }

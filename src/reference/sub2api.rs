@@ -61,7 +61,9 @@ impl Doc<'_> {
     /// text when Unmarshal fails (a number beyond float64, nesting beyond 10000).
     fn normalize(&self, raw: &RawValue) -> String {
         let orig = self.original(raw);
-        let Ok(n) = tree::node(raw) else { return orig.to_owned() };
+        let Ok(n) = tree::node(raw) else {
+            return orig.to_owned();
+        };
         if tree::depth(&n) > GO_MAX_DEPTH {
             return orig.to_owned();
         }
@@ -113,7 +115,10 @@ fn marshal(n: &Node, out: &mut String) -> Option<()> {
 pub(super) fn seed(body: &[u8]) -> Option<String> {
     let original = std::str::from_utf8(body).ok()?;
     let patched = patch_lone_surrogates(original);
-    let doc = Doc { original, patched: &patched };
+    let doc = Doc {
+        original,
+        patched: &patched,
+    };
     let root: Members = tree::members(tree::from_text::<&RawValue>(&patched).ok()?)?;
     seed_of(&doc, &root)
 }
@@ -184,11 +189,22 @@ fn walk_items(doc: &Doc, items: &[&RawValue], input_text: bool, b: &mut String) 
 }
 
 pub(super) fn extract(config: &Config, body: &[u8]) -> Result<Extracted, Error> {
-    let none = Extracted { body_key: None, content: None };
-    let Ok(original) = std::str::from_utf8(body) else { return Ok(none) };
+    let none = Extracted {
+        body_key: None,
+        content: None,
+    };
+    let Ok(original) = std::str::from_utf8(body) else {
+        return Ok(none);
+    };
     let patched = patch_lone_surrogates(original);
-    let doc = Doc { original, patched: &patched };
-    let Some(root) = tree::from_text::<&RawValue>(&patched).ok().and_then(tree::members) else {
+    let doc = Doc {
+        original,
+        patched: &patched,
+    };
+    let Some(root) = tree::from_text::<&RawValue>(&patched)
+        .ok()
+        .and_then(tree::members)
+    else {
         return Ok(none);
     };
     let pck = doc.string(root.first(crate::profile::BODY_TIER));
@@ -203,6 +219,9 @@ pub(super) fn extract(config: &Config, body: &[u8]) -> Result<Extracted, Error> 
 pub(super) fn canonical(fragment: &[u8]) -> Option<String> {
     let original = std::str::from_utf8(fragment).ok()?;
     let patched = patch_lone_surrogates(original);
-    let doc = Doc { original, patched: &patched };
+    let doc = Doc {
+        original,
+        patched: &patched,
+    };
     Some(doc.normalize(tree::from_text::<&RawValue>(&patched).ok()?))
 }

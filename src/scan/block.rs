@@ -48,7 +48,10 @@ pub(crate) fn classify_portable(block: &[u8; 64]) -> Classes {
         if b < 0x20 {
             c.control |= bit;
         }
-        if matches!(b, b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' | b'u') {
+        if matches!(
+            b,
+            b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' | b'u'
+        ) {
             c.escapable |= bit;
         }
         if b == b'u' {
@@ -190,12 +193,16 @@ pub(crate) fn validate_value_with<C: Fn(&[u8; 64]) -> Classes>(
         let other = outside & !c.ws & !c.structural & !c.backslash;
         let scalar_starts = other & !((other << 1) | scalar_carry as u64);
         scalar_carry = other >> 63 == 1;
-        let mut events = quotes
-            | (c.structural & outside)
-            | scalar_starts
-            | (c.control & interior)
-            | (escaped_in & (!c.escapable | c.u))
-            | (c.backslash & outside);
+        let mut events = if rules.loose_strings {
+            quotes
+        } else {
+            quotes
+                | (c.structural & outside)
+                | scalar_starts
+                | (c.control & interior)
+                | (escaped_in & (!c.escapable | c.u))
+                | (c.backslash & outside)
+        };
         while events != 0 {
             let bit = events.trailing_zeros();
             events &= events - 1;
@@ -256,7 +263,11 @@ pub(crate) fn validate_value_with<C: Fn(&[u8; 64]) -> Classes>(
                             return err(ErrorKind::TooDeep, p);
                         }
                         stack.push(x == b'{');
-                        state = if x == b'{' { State::NameOrClose } else { State::ValueOrClose };
+                        state = if x == b'{' {
+                            State::NameOrClose
+                        } else {
+                            State::ValueOrClose
+                        };
                     }
                     (b'}', State::NameOrClose | State::After) if stack.top() == Some(true) => {
                         stack.pop();
@@ -274,7 +285,11 @@ pub(crate) fn validate_value_with<C: Fn(&[u8; 64]) -> Classes>(
                     }
                     (b':', State::Colon) => state = State::Value,
                     (b',', State::After) => {
-                        state = if stack.top() == Some(true) { State::Name } else { State::Value };
+                        state = if stack.top() == Some(true) {
+                            State::Name
+                        } else {
+                            State::Value
+                        };
                     }
                     _ => return err(ErrorKind::UnexpectedByte, p),
                 }
@@ -297,7 +312,20 @@ pub(crate) fn validate_value_with<C: Fn(&[u8; 64]) -> Classes>(
                 // Inside a container the token must fill its run of non-delimiter bytes (the
                 // rest of a run raises no event of its own).
                 if let Some(&next) = b.get(end) {
-                    if !matches!(next, b' ' | b'\t' | b'\n' | b'\r' | b'{' | b'}' | b'[' | b']' | b':' | b',' | b'"' | b'\\') {
+                    if !matches!(
+                        next,
+                        b' ' | b'\t'
+                            | b'\n'
+                            | b'\r'
+                            | b'{'
+                            | b'}'
+                            | b'['
+                            | b']'
+                            | b':'
+                            | b','
+                            | b'"'
+                            | b'\\'
+                    ) {
                         let kind = if matches!(x, b'-' | b'0'..=b'9') {
                             ErrorKind::InvalidNumber
                         } else {
@@ -326,6 +354,7 @@ mod tests {
             reject_lone_surrogates: strict,
             kernels: simd::active(),
             validate: |b, s, r, d, st| validate_value_with(classify_portable, b, s, r, d, st),
+            loose_strings: false,
         }
     }
 
@@ -348,7 +377,10 @@ mod tests {
                 validate_value_with(classify_portable, b, start, r, 0, &mut BitStack::default()),
             ] {
                 if fast.as_ref().ok() != slow.as_ref().ok() || fast.is_err() != slow.is_err() {
-                    return Err(format!("{:?} {backend:?}: block {fast:?} bytewise {slow:?}", String::from_utf8_lossy(b)));
+                    return Err(format!(
+                        "{:?} {backend:?}: block {fast:?} bytewise {slow:?}",
+                        String::from_utf8_lossy(b)
+                    ));
                 }
             }
         }
@@ -357,13 +389,37 @@ mod tests {
 
     fn json_ish() -> impl Strategy<Value = Vec<u8>> {
         let atom = prop_oneof![
-            Just(&b"{"[..]), Just(&b"}"[..]), Just(&b"["[..]), Just(&b"]"[..]), Just(&b":"[..]),
-            Just(&b","[..]), Just(&b"\""[..]), Just(&b"\\"[..]), Just(&b"\\\\"[..]), Just(&b"\\\""[..]),
-            Just(&b"\\u00e9"[..]), Just(&b"\\ud83d\\ude00"[..]), Just(&b"\\ud83d"[..]), Just(&b"\\udc00"[..]),
-            Just(&b"\\u12"[..]), Just(&b"\\x"[..]), Just(&b"\\n"[..]), Just(&b" "[..]), Just(&b"\n"[..]),
-            Just(&b"\x01"[..]), Just(&b"true"[..]), Just(&b"nul"[..]), Just(&b"-0.5e+3"[..]), Just(&b"01"[..]),
-            Just(&b"1."[..]), Just(&b"abc"[..]), Just(&b"\"k\":"[..]), Just(&b"\"v\""[..]), Just(&b"x"[..]),
-            Just("é".as_bytes()), Just(&b"12"[..]),
+            Just(&b"{"[..]),
+            Just(&b"}"[..]),
+            Just(&b"["[..]),
+            Just(&b"]"[..]),
+            Just(&b":"[..]),
+            Just(&b","[..]),
+            Just(&b"\""[..]),
+            Just(&b"\\"[..]),
+            Just(&b"\\\\"[..]),
+            Just(&b"\\\""[..]),
+            Just(&b"\\u00e9"[..]),
+            Just(&b"\\ud83d\\ude00"[..]),
+            Just(&b"\\ud83d"[..]),
+            Just(&b"\\udc00"[..]),
+            Just(&b"\\u12"[..]),
+            Just(&b"\\x"[..]),
+            Just(&b"\\n"[..]),
+            Just(&b" "[..]),
+            Just(&b"\n"[..]),
+            Just(&b"\x01"[..]),
+            Just(&b"true"[..]),
+            Just(&b"nul"[..]),
+            Just(&b"-0.5e+3"[..]),
+            Just(&b"01"[..]),
+            Just(&b"1."[..]),
+            Just(&b"abc"[..]),
+            Just(&b"\"k\":"[..]),
+            Just(&b"\"v\""[..]),
+            Just(&b"x"[..]),
+            Just("é".as_bytes()),
+            Just(&b"12"[..]),
         ];
         proptest::collection::vec(atom, 0..120).prop_map(|v| v.concat())
     }
@@ -373,7 +429,9 @@ mod tests {
             Just("null".to_string()),
             Just("true".to_string()),
             any::<i64>().prop_map(|n| n.to_string()),
-            any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(|f| format!("{f:e}")),
+            any::<f64>()
+                .prop_filter("finite", |f| f.is_finite())
+                .prop_map(|f| format!("{f:e}")),
             "[a-z\\\\\"\\n\\t/é😀 ]{0,80}".prop_map(|s| serde_json::to_string(&s).unwrap()),
             proptest::collection::vec(any::<u16>(), 0..6).prop_map(|v| {
                 let inner: String = v.iter().map(|u| format!("\\u{u:04x}")).collect();
@@ -382,9 +440,13 @@ mod tests {
         ];
         let tree = leaf.prop_recursive(8, 128, 8, |inner| {
             prop_oneof![
-                proptest::collection::vec(inner.clone(), 0..8).prop_map(|v| format!("[{}]", v.join(" ,\n"))),
+                proptest::collection::vec(inner.clone(), 0..8)
+                    .prop_map(|v| format!("[{}]", v.join(" ,\n"))),
                 proptest::collection::vec(("[a-z]{0,70}", inner), 0..8).prop_map(|v| {
-                    let m: Vec<String> = v.into_iter().map(|(k, x)| format!("\"{k}\" :{x}")).collect();
+                    let m: Vec<String> = v
+                        .into_iter()
+                        .map(|(k, x)| format!("\"{k}\" :{x}"))
+                        .collect();
                     format!("{{{}}}", m.join(","))
                 }),
             ]
@@ -417,7 +479,14 @@ mod tests {
     #[test]
     fn escapes_across_block_boundaries() {
         for n in 0..140 {
-            for tail in [&b"\\\"x\"]"[..], b"\\\\\"]", b"\\n\"]", b"\"]", b"\\u0041\"]", b"\\ud83d\\ude00\"]"] {
+            for tail in [
+                &b"\\\"x\"]"[..],
+                b"\\\\\"]",
+                b"\\n\"]",
+                b"\"]",
+                b"\\u0041\"]",
+                b"\\ud83d\\ude00\"]",
+            ] {
                 let mut b = b"[\"".to_vec();
                 b.extend(std::iter::repeat_n(b'a', n));
                 b.extend_from_slice(tail);

@@ -71,6 +71,9 @@ pub(crate) struct Rules {
     pub kernels: &'static simd::Kernels,
     /// The block validator of the back end (see [`block::validate_value`]).
     pub validate: block::ValidateFn,
+    /// Skipping, not validating, a string (Extracted validation): the block validator only
+    /// looks for its closing quote.
+    pub loose_strings: bool,
 }
 
 fn err<T>(kind: ErrorKind, at: usize) -> Result<T, Error> {
@@ -320,30 +323,28 @@ pub(crate) fn check_utf8(b: &[u8]) -> Result<(), Error> {
     Ok(())
 }
 
-/// Finds the end of the string token at the quote `i` without validating its content
-/// (Extracted validation of skipped values): only the closing quote matters.
-pub(crate) fn skip_string(b: &[u8], i: usize, kernels: &simd::Kernels) -> Result<usize, Error> {
-    let mut j = i + 1;
-    loop {
-        j = (kernels.string_special)(b, j);
-        match b.get(j) {
-            None => return err(ErrorKind::UnexpectedEnd, b.len()),
-            Some(b'"') => return Ok(j + 1),
-            Some(b'\\') => j += 2,
-            Some(_) => j += 1,
-        }
-    }
-}
-
 /// Extracted validation of a skipped value at `i` (whitespace skipped): containers only
 /// need balanced brackets outside strings, strings a closing quote; scalars are checked.
-pub(crate) fn skip_value(b: &[u8], i: usize, kernels: &simd::Kernels) -> Result<usize, Error> {
+pub(crate) fn skip_value(b: &[u8], i: usize, rules: Rules) -> Result<usize, Error> {
+    let kernels = rules.kernels;
     match b.get(i) {
+        Some(b'"') => {
+            // Short or escape-free strings end at the first special byte; escape-heavy ones
+            // (code, JSON in JSON) go block by block, escapes resolved by bit parity.
+            let j = (kernels.string_special)(b, i + 1);
+            if b.get(j) == Some(&b'"') {
+                return Ok(j + 1);
+            }
+            let loose = Rules {
+                loose_strings: true,
+                ..rules
+            };
+            (rules.validate)(b, i, loose, 0, &mut BitStack::default())
+        }
         None => err(ErrorKind::UnexpectedEnd, b.len()),
         Some(b'{' | b'[') => {
             (kernels.skip_container)(b, i).ok_or(Error::new(ErrorKind::UnexpectedEnd, b.len()))
         }
-        Some(b'"') => skip_string(b, i, kernels),
         Some(b'-' | b'0'..=b'9') => scan_number(b, i),
         Some(b't') => scan_literal(b, i, b"true"),
         Some(b'f') => scan_literal(b, i, b"false"),
@@ -374,6 +375,7 @@ mod tests {
             reject_lone_surrogates: false,
             kernels: simd::active(),
             validate: simd::validator(simd::Backend::detect()).unwrap(),
+            loose_strings: false,
         }
     }
 
@@ -383,7 +385,11 @@ mod tests {
 
     #[test]
     fn accepts_and_rejects() {
-        for ok in [&b"{}"[..], b" [1, -0.5e+3, \"a\\u00e9\", true, false, null, {\"k\": []}] ", b"0"] {
+        for ok in [
+            &b"{}"[..],
+            b" [1, -0.5e+3, \"a\\u00e9\", true, false, null, {\"k\": []}] ",
+            b"0",
+        ] {
             assert!(v(ok).is_ok(), "{:?}", String::from_utf8_lossy(ok));
         }
         let cases: &[(&[u8], ErrorKind, usize)] = &[
@@ -403,7 +409,12 @@ mod tests {
         ];
         for &(body, kind, at) in cases {
             let e = v(body).unwrap_err();
-            assert_eq!((e.kind(), e.offset()), (kind, at), "{:?}", String::from_utf8_lossy(body));
+            assert_eq!(
+                (e.kind(), e.offset()),
+                (kind, at),
+                "{:?}",
+                String::from_utf8_lossy(body)
+            );
         }
     }
 

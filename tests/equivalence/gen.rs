@@ -118,7 +118,7 @@ pub fn text() -> BoxedStrategy<Text> {
         // across the scanners' block boundaries.
         300 => (0usize..140, select(vec!['"', '\\', 'a', '/', '\n']), 0usize..70).prop_map(|(n, c, pad)| {
             let mut v = vec![SChar::C('x'); pad];
-            v.extend(std::iter::repeat(SChar::C('\\')).take(n));
+            v.extend(std::iter::repeat_n(SChar::C('\\'), n));
             v.push(SChar::C(c));
             Text(v)
         }),

@@ -28,7 +28,10 @@ unsafe fn classify<V: Vector>(block: &[u8; 64]) -> Classes {
             let quote = eq(b'"');
             let backslash = eq(b'\\');
             let u = eq(b'u');
-            let ws = V::union(V::union(eq(b' '), eq(b'\t')), V::union(eq(b'\n'), eq(b'\r')));
+            let ws = V::union(
+                V::union(eq(b' '), eq(b'\t')),
+                V::union(eq(b'\n'), eq(b'\r')),
+            );
             let structural = V::union(
                 V::union(V::union(eq(b'{'), eq(b'}')), V::union(eq(b'['), eq(b']'))),
                 V::union(eq(b':'), eq(b',')),
@@ -56,7 +59,13 @@ fn classify_portable(block: &[u8; 64]) -> Classes {
     unsafe { classify::<super::portable::Swar>(block) }
 }
 
-fn validate_portable(b: &[u8], start: usize, rules: Rules, depth: usize, stack: &mut BitStack) -> Result<usize, Error> {
+fn validate_portable(
+    b: &[u8],
+    start: usize,
+    rules: Rules,
+    depth: usize,
+    stack: &mut BitStack,
+) -> Result<usize, Error> {
     block::validate_value_with(classify_portable, b, start, rules, depth, stack)
 }
 
@@ -118,7 +127,8 @@ mod x86 {
             let high = _mm512_broadcast_i32x4(_mm_loadu_si128(HIGH.as_ptr().cast()));
             let lo = _mm512_and_si512(v, s(0x0f));
             let hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), s(0x0f));
-            let class = _mm512_and_si512(_mm512_shuffle_epi8(low, lo), _mm512_shuffle_epi8(high, hi));
+            let class =
+                _mm512_and_si512(_mm512_shuffle_epi8(low, lo), _mm512_shuffle_epi8(high, hi));
             let quote = _mm512_cmpeq_epi8_mask(v, s(b'"'));
             let backslash = _mm512_cmpeq_epi8_mask(v, s(b'\\'));
             let slash = _mm512_cmpeq_epi8_mask(v, s(b'/'));
@@ -150,9 +160,15 @@ mod x86 {
                 let high = _mm256_broadcastsi128_si256(_mm_loadu_si128(HIGH.as_ptr().cast()));
                 let lo = _mm256_and_si256(v, s(0x0f));
                 let hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), s(0x0f));
-                let class = _mm256_and_si256(_mm256_shuffle_epi8(low, lo), _mm256_shuffle_epi8(high, hi));
+                let class =
+                    _mm256_and_si256(_mm256_shuffle_epi8(low, lo), _mm256_shuffle_epi8(high, hi));
                 let bits = |m: __m256i| _mm256_movemask_epi8(m) as u32 as u64;
-                let has = |b: u8| bits(_mm256_cmpeq_epi8(_mm256_and_si256(class, s(b)), _mm256_setzero_si256())) ^ 0xffff_ffff;
+                let has = |b: u8| {
+                    bits(_mm256_cmpeq_epi8(
+                        _mm256_and_si256(class, s(b)),
+                        _mm256_setzero_si256(),
+                    )) ^ 0xffff_ffff
+                };
                 let quote = bits(_mm256_cmpeq_epi8(v, s(b'"')));
                 let backslash = bits(_mm256_cmpeq_epi8(v, s(b'\\')));
                 let slash = bits(_mm256_cmpeq_epi8(v, s(b'/')));
@@ -306,9 +322,9 @@ pub(crate) fn classifier(backend: Backend) -> Option<fn(&[u8; 64]) -> Classes> {
 
 #[cfg(test)]
 mod tests {
+    use super::classifier;
     use super::*;
     use proptest::prelude::*;
-    use super::classifier;
 
     #[test]
     fn every_byte_in_every_lane_is_classified_like_the_table() {
@@ -318,7 +334,11 @@ mod tests {
                 block[lane] = byte;
                 let want = crate::scan::block::classify_portable(&block);
                 for b in Backend::all_available() {
-                    assert_eq!(classifier(b).unwrap()(&block), want, "{b:?} byte {byte:#x} lane {lane}");
+                    assert_eq!(
+                        classifier(b).unwrap()(&block),
+                        want,
+                        "{b:?} byte {byte:#x} lane {lane}"
+                    );
                 }
             }
         }
