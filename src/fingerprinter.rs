@@ -35,17 +35,29 @@ impl Fingerprinter {
     /// A fingerprinter for `config`, on the fastest SIMD back end of this CPU
     /// (see [`Backend::detect`](crate::Backend::detect)).
     pub fn new(config: Config) -> Fingerprinter {
-        Fingerprinter::with_backend(config, crate::Backend::detect())
-            .unwrap_or_else(unreachable_backend)
+        // `detect` only returns available back ends; the portable tables need no check.
+        Fingerprinter::with_backend(config.clone(), crate::Backend::detect()).unwrap_or_else(|| {
+            Fingerprinter::from_parts(config, simd::portable_kernels(), simd::portable_validator())
+        })
     }
 
     /// A fingerprinter on a chosen back end; `None` when this CPU cannot run it. For tests
     /// and benchmarks: every back end gives the same keys.
     pub fn with_backend(config: Config, backend: crate::Backend) -> Option<Fingerprinter> {
-        let kernels = simd::kernels(backend)?;
-        let validate = simd::validator(backend)?;
+        Some(Fingerprinter::from_parts(
+            config,
+            simd::kernels(backend)?,
+            simd::validator(backend)?,
+        ))
+    }
+
+    fn from_parts(
+        config: Config,
+        kernels: &'static simd::Kernels,
+        validate: scan::block::ValidateFn,
+    ) -> Fingerprinter {
         let cache = FragmentCache::new(config.fragment_cache_bytes);
-        Some(Fingerprinter {
+        Fingerprinter {
             config,
             kernels,
             validate,
@@ -55,7 +67,7 @@ impl Fingerprinter {
             buf2: String::new(),
             pending: String::new(),
             cache,
-        })
+        }
     }
 
     /// The back end this fingerprinter runs on.
@@ -257,10 +269,4 @@ impl Fingerprinter {
         }
         Ok(Some(out))
     }
-}
-
-fn unreachable_backend() -> Fingerprinter {
-    // `Backend::detect` only returns available back ends, and the portable one always is.
-    Fingerprinter::with_backend(Config::native(), crate::Backend::Portable)
-        .expect("portable back end")
 }

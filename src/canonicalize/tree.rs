@@ -134,38 +134,35 @@ pub(crate) fn build<'a>(
                 return (v, max_depth);
             };
             i = scan::skip_ws(b, i);
+            let more = b[i] == b',';
             match top {
                 Frame::Arr(items) => {
                     items.push(v);
-                    if b[i] == b',' {
+                    if more {
                         i += 1;
                         continue 'value;
                     }
-                    i += 1; // ']'
-                    let Some(Frame::Arr(items)) = stack.pop() else {
-                        unreachable!()
-                    };
-                    v = Val::Arr(items.into_bump_slice());
                 }
                 Frame::Obj(members, name) => {
                     members.push(Member {
                         name: *name,
                         val: v,
                     });
-                    if b[i] == b',' {
+                    if more {
                         let j = scan::skip_ws(b, i + 1);
                         let (next, after) = string_at(b, j, k);
                         *name = next;
                         i = scan::skip_ws(b, after) + 1; // past ':'
                         continue 'value;
                     }
-                    i += 1; // '}'
-                    let Some(Frame::Obj(members, _)) = stack.pop() else {
-                        unreachable!()
-                    };
-                    v = Val::Obj(members.into_bump_slice());
                 }
             }
+            i += 1; // the closing bracket
+            v = match stack.pop() {
+                Some(Frame::Arr(items)) => Val::Arr(items.into_bump_slice()),
+                Some(Frame::Obj(members, _)) => Val::Obj(members.into_bump_slice()),
+                None => Val::Null, // not reached: `top` above was on the stack
+            };
         }
     }
 }

@@ -23,7 +23,8 @@ fn patch_lone_surrogates(body: &str) -> String {
         b[from + at..from + at + 6].copy_from_slice(br"\ufffd");
         from += at + 6;
     }
-    String::from_utf8(b).expect("ASCII replaced by ASCII")
+    // Six ASCII bytes replaced six ASCII bytes: still the UTF-8 it was.
+    String::from_utf8(b).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 /// A view of the original body next to its patched twin (same offsets).

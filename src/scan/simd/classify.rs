@@ -284,6 +284,11 @@ mod x86 {
     }
 }
 
+/// The portable block validator: available everywhere, no CPU check.
+pub(crate) fn portable_validator() -> ValidateFn {
+    validate_portable
+}
+
 /// The block validator of `backend` (the classifier inlined), or `None` when this CPU
 /// cannot run it.
 pub(crate) fn validator(backend: Backend) -> Option<ValidateFn> {

@@ -45,7 +45,7 @@ mod x86;
 #[cfg(test)]
 mod tests;
 
-pub(crate) use classify::validator;
+pub(crate) use classify::{portable_validator, validator};
 use std::sync::OnceLock;
 
 /// The implementation that runs stickykey's byte-scanning kernels (the SIMD code that runs
@@ -184,6 +184,11 @@ pub(crate) fn kernels(backend: Backend) -> Option<&'static Kernels> {
         #[cfg(not(target_arch = "x86_64"))]
         Backend::Sse2 | Backend::Avx2 | Backend::Avx512 => None,
     }
+}
+
+/// The portable kernels: available everywhere, no CPU check.
+pub(crate) fn portable_kernels() -> &'static Kernels {
+    &portable::KERNELS
 }
 
 /// The kernels of [`Backend::detect`].
