@@ -13,6 +13,7 @@
 //! | `stickykey/sub2api/extracted` | the same with `Validation::Extracted` |
 //! | `stickykey/native/full`, `stickykey/native/extracted` | the same for `Config::native()` |
 //! | `stickykey/sub2api/warm` | fragment cache warm: one Fingerprinter reused across iterations |
+//! | `stickykey/sub2api/cold-xxh64-only` | cold, `with_legacy_sha256(false)`: the same work as the alternatives |
 //! | `stickykey/sub2api/cold` | `clear_fragment_cache()` before every iteration, *outside* the timing (`iter_batched`, `BatchSize::PerIteration`: each call is timed on its own, so a few ns of timer overhead are included) |
 //! | `reference/sub2api` | `stickykey::reference::content_key` (serde_json, the oracle) |
 //! | `sonic-rs/sub2api` | benches/alternatives/sonic_rs_impl.rs |
@@ -120,6 +121,21 @@ fn bench_input(c: &mut Criterion, input: &Input) {
     // Cold fragment cache: cleared before each iteration, outside the timed section.
     let fp = RefCell::new(Fingerprinter::new(sub2api.clone()));
     g.bench_function("stickykey/sub2api/cold", |b| {
+        b.iter_batched(
+            || fp.borrow_mut().clear_fragment_cache(),
+            |()| {
+                let mut fp = fp.borrow_mut();
+                for body in bodies {
+                    black_box(fp.content_key(black_box(body)).ok());
+                }
+            },
+            BatchSize::PerIteration,
+        )
+    });
+
+    // The same, without the legacy SHA-256 (the alternatives compute the xxh64 key only).
+    let fp = RefCell::new(Fingerprinter::new(sub2api.clone().with_legacy_sha256(false)));
+    g.bench_function("stickykey/sub2api/cold-xxh64-only", |b| {
         b.iter_batched(
             || fp.borrow_mut().clear_fragment_cache(),
             |()| {
