@@ -117,14 +117,31 @@ impl Fingerprinter {
         }
     }
 
+    /// Whole-body validation first, then a walk that trusts it: cheaper than validating
+    /// value by value when the body is small enough to stay in L1 for the second pass.
+    fn validate_small(&mut self, body: &[u8], rules: scan::Rules) -> Result<bool, Error> {
+        const SMALL: usize = 16 << 10;
+        if self.config.validation != Validation::Full || body.len() > SMALL {
+            return Ok(false);
+        }
+        let end = scan::scan_value(body, 0, rules, 0, &mut self.stack)?;
+        let tail = scan::skip_ws(body, end);
+        if tail != body.len() {
+            return Err(Error::new(ErrorKind::TrailingData, tail));
+        }
+        Ok(true)
+    }
+
     /// One walk over a non-empty body.
     fn walk(&mut self, body: &[u8]) -> Result<Found, Error> {
         let rules = self.rules();
+        let trusted = self.validate_small(body, rules)?;
         let mut cx = Ctx {
             config: &self.config,
             body,
             rules,
             full: self.config.validation == Validation::Full,
+            trusted,
             arena: &self.arena,
             cache: &mut self.cache,
             buf: &mut self.buf,
@@ -211,6 +228,7 @@ impl Fingerprinter {
             body,
             rules,
             full: self.config.validation == Validation::Full,
+            trusted: false,
             arena: &self.arena,
             cache: &mut self.cache,
             buf: &mut self.buf,
@@ -246,6 +264,7 @@ impl Fingerprinter {
                     body: bytes,
                     rules,
                     full: true,
+                    trusted: false,
                     arena: &self.arena,
                     cache: &mut self.cache,
                     buf: &mut self.buf,
@@ -259,6 +278,7 @@ impl Fingerprinter {
                     body: bytes,
                     rules,
                     full: true,
+                    trusted: false,
                     arena: &self.arena,
                     cache: &mut self.cache,
                     buf: &mut self.buf,

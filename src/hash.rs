@@ -8,6 +8,7 @@
 use crate::config::KeyLength;
 use crate::key::Key;
 use sha2::{Digest, Sha256};
+use std::sync::OnceLock;
 
 /// Go's `unicode.IsSpace` (the Unicode White_Space property), same set as Rust's.
 fn is_go_space(c: char) -> bool {
@@ -70,6 +71,15 @@ pub(crate) const NATIVE_CONTENT_CONTEXT: &str = "stickykey native-v1 content key
 /// blake3 derive-key context of native explicit keys (headers, body fields).
 pub(crate) const NATIVE_EXPLICIT_CONTEXT: &str = "stickykey native-v1 explicit key";
 
+static CONTENT_HASHER: OnceLock<blake3::Hasher> = OnceLock::new();
+static EXPLICIT_HASHER: OnceLock<blake3::Hasher> = OnceLock::new();
+
+/// A derive-key hasher for `context`: deriving the key from the context string costs a hash
+/// of its own, so it is done once per process and the hasher cloned.
+fn keyed(cell: &OnceLock<blake3::Hasher>, context: &str) -> blake3::Hasher {
+    cell.get_or_init(|| blake3::Hasher::new_derive_key(context)).clone()
+}
+
 /// One-byte tags of native content components, in the order they are framed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 #[repr(u8)]
@@ -102,7 +112,7 @@ pub(crate) fn set_digest(elements: &mut [[u8; 32]]) -> [u8; 32] {
 
 /// Frames the present components (`tag || digest`, ascending tags) into a native content key.
 pub(crate) fn native_content_key(components: &[(Tag, [u8; 32])], len: KeyLength) -> Key {
-    let mut h = blake3::Hasher::new_derive_key(NATIVE_CONTENT_CONTEXT);
+    let mut h = keyed(&CONTENT_HASHER, NATIVE_CONTENT_CONTEXT);
     for (tag, d) in components {
         h.update(&[*tag as u8]);
         h.update(d);
@@ -116,7 +126,7 @@ pub(crate) fn native_content_key(components: &[(Tag, [u8; 32])], len: KeyLength)
 /// `header:session_id`) under its own context, so it can never equal a content key or an
 /// explicit key from another tier.
 pub(crate) fn native_explicit_key(kind: &str, name: &str, value: &[u8], len: KeyLength) -> Key {
-    let mut h = blake3::Hasher::new_derive_key(NATIVE_EXPLICIT_CONTEXT);
+    let mut h = keyed(&EXPLICIT_HASHER, NATIVE_EXPLICIT_CONTEXT);
     h.update(kind.as_bytes());
     h.update(name.as_bytes());
     h.update(&[0]);

@@ -135,6 +135,9 @@ pub(crate) struct Walker<'b> {
     pub rules: Rules,
     /// `false` under Extracted validation: skipped values are only bracket-matched.
     pub full: bool,
+    /// The whole body was already validated (small bodies under Full validation): every
+    /// value is found by the fast skip, nothing is validated twice.
+    pub trusted: bool,
     /// native: a repeated name in an object the walker reads is an error.
     pub reject_duplicates: bool,
     pub stack: &'b mut BitStack,
@@ -168,6 +171,10 @@ impl<'b> Walker<'b> {
     /// A value the profile reads: always fully validated. `depth` is the nesting of the
     /// container holding it. Returns its span.
     pub(crate) fn take(&mut self, i: usize, depth: usize) -> Result<Span, Error> {
+        if self.trusted {
+            let end = scan::skip_value(self.body, i, self.rules)?;
+            return Ok(Span { start: i, end });
+        }
         let end = scan::scan_value(self.body, i, self.rules, depth, self.stack)?;
         if !self.full {
             // Full validation checked the whole body's UTF-8 up front; here only what is read.
@@ -183,7 +190,7 @@ impl<'b> Walker<'b> {
 
     /// A value the profile does not read.
     pub(crate) fn skip(&mut self, i: usize, depth: usize) -> Result<Span, Error> {
-        if self.full {
+        if self.full && !self.trusted {
             self.take(i, depth)
         } else {
             let end = scan::skip_value(self.body, i, self.rules)?;
@@ -194,7 +201,7 @@ impl<'b> Walker<'b> {
     /// Makes sure a span recorded by [`Walker::skip`] is valid before the profile reads it
     /// (a no-op under Full validation, where skipping already validated).
     pub(crate) fn validate(&mut self, span: Span, depth: usize) -> Result<(), Error> {
-        if !self.full {
+        if !self.full && !self.trusted {
             let end = scan::scan_value(self.body, span.start, self.rules, depth, self.stack)?;
             if end != span.end {
                 return self.err(ErrorKind::UnexpectedByte, end);
@@ -226,7 +233,11 @@ impl<'b> Walker<'b> {
         if self.expect_more(i)? != b'"' {
             return self.err(ErrorKind::UnexpectedByte, i);
         }
-        let end = scan::scan_string(body, i, self.rules)?;
+        let end = if self.trusted {
+            scan::skip_value(body, i, self.rules)?
+        } else {
+            scan::scan_string(body, i, self.rules)?
+        };
         if !self.full {
             self.utf8(i, end)?;
         }

@@ -15,6 +15,8 @@ pub(crate) struct Ctx<'r> {
     pub body: &'r [u8],
     pub rules: Rules,
     pub full: bool,
+    /// The whole body is already validated (see `Walker::trusted`).
+    pub trusted: bool,
     pub arena: &'r Bump,
     pub cache: &'r mut FragmentCache,
     /// Scratch text buffers (cleared, never shrunk).
@@ -33,6 +35,7 @@ impl<'r> Ctx<'r> {
             body: self.body,
             rules: self.rules,
             full: self.full,
+            trusted: self.trusted,
             reject_duplicates,
             stack,
             arena: self.arena,
