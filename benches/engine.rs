@@ -134,7 +134,9 @@ fn bench_input(c: &mut Criterion, input: &Input) {
     });
 
     // The same, without the legacy SHA-256 (the alternatives compute the xxh64 key only).
-    let fp = RefCell::new(Fingerprinter::new(sub2api.clone().with_legacy_sha256(false)));
+    let fp = RefCell::new(Fingerprinter::new(
+        sub2api.clone().with_legacy_sha256(false),
+    ));
     g.bench_function("stickykey/sub2api/cold-xxh64-only", |b| {
         b.iter_batched(
             || fp.borrow_mut().clear_fragment_cache(),

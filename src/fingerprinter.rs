@@ -150,12 +150,12 @@ impl Fingerprinter {
         match self.config.profile {
             Profile::Sub2api => {
                 let mut seed = SeedHasher::new(self.config.legacy_sha256, &mut self.pending);
-                let Some(_) = profile::sub2api::run(&mut cx, &mut self.stack, &mut seed)? else {
+                if !profile::sub2api::run(&mut cx, &mut self.stack, &mut seed)? {
                     return Ok(Found {
                         body_key: None,
                         content: None,
                     });
-                };
+                }
                 let body_key = hash::sub2api_key(cx.buf2.as_bytes(), self.config.legacy_sha256);
                 Ok(Found {
                     body_key,

@@ -77,7 +77,8 @@ static EXPLICIT_HASHER: OnceLock<blake3::Hasher> = OnceLock::new();
 /// A derive-key hasher for `context`: deriving the key from the context string costs a hash
 /// of its own, so it is done once per process and the hasher cloned.
 fn keyed(cell: &OnceLock<blake3::Hasher>, context: &str) -> blake3::Hasher {
-    cell.get_or_init(|| blake3::Hasher::new_derive_key(context)).clone()
+    cell.get_or_init(|| blake3::Hasher::new_derive_key(context))
+        .clone()
 }
 
 /// One-byte tags of native content components, in the order they are framed.

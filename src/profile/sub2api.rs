@@ -81,12 +81,12 @@ pub(crate) fn normalize(cx: &mut Ctx<'_>, span: Span, depth: usize, out: &mut St
 }
 
 /// Walks the body, writes the seed into `seed`, and puts the body tier's gjson string
-/// (`prompt_cache_key`) into `cx.buf2`. `Ok(None)` when the root is not an object.
+/// (`prompt_cache_key`) into `cx.buf2`. `Ok(false)` when the root is not an object.
 pub(crate) fn run(
     cx: &mut Ctx<'_>,
     stack: &mut BitStack,
     seed: &mut dyn SeedOut,
-) -> Result<Option<()>, Error> {
+) -> Result<bool, Error> {
     let arena = cx.arena;
     let mut pieces = Pieces {
         lists: [BVec::new_in(arena), BVec::new_in(arena)],
@@ -96,7 +96,7 @@ pub(crate) fn run(
         let mut w = cx.walker(stack, false);
         match w.root(&mut pieces)? {
             Some(r) => r,
-            None => return Ok(None),
+            None => return Ok(false),
         }
     };
     let body = cx.body;
@@ -104,38 +104,36 @@ pub(crate) fn run(
     gjson_string(body, root.prompt_cache_key, cx.buf2);
 
     let mut buf = std::mem::take(cx.buf);
-    let mut piece = |s: &str, _: &mut ()| seed.put(s);
-    let mut seeded = ();
 
     buf.clear();
     gjson_string(body, root.model, &mut buf);
     if !buf.is_empty() {
-        piece("model=", &mut seeded);
-        piece(&buf, &mut seeded);
+        seed.put("model=");
+        seed.put(&buf);
     }
     for (name, span) in [("|tools=", root.tools), ("|functions=", root.functions)] {
         if let Some(s) = span {
             if s.first(body) == b'[' && s.of(body) != b"[]" {
                 buf.clear();
                 normalize(cx, s, 1, &mut buf);
-                piece(name, &mut seeded);
-                piece(&buf, &mut seeded);
+                seed.put(name);
+                seed.put(&buf);
             }
         }
     }
     buf.clear();
     gjson_string(body, root.instructions, &mut buf);
     if !buf.is_empty() {
-        piece("|instructions=", &mut seeded);
-        piece(&buf, &mut seeded);
+        seed.put("|instructions=");
+        seed.put(&buf);
     }
     let list = match (root.messages, root.input) {
         (Some(m), _) if m.first(body) == b'[' => Some(&pieces.lists[List::Messages as usize]),
         (_, Some(i)) if i.first(body) == b'"' => {
             buf.clear();
             gjson_string(body, Some(i), &mut buf);
-            piece("|input=", &mut seeded);
-            piece(&buf, &mut seeded);
+            seed.put("|input=");
+            seed.put(&buf);
             None
         }
         (_, Some(i)) if i.first(body) == b'[' => Some(&pieces.lists[List::Input as usize]),
@@ -145,24 +143,24 @@ pub(crate) fn run(
         buf.clear();
         match *p {
             Piece::System(c) => {
-                piece("|system=", &mut seeded);
+                seed.put("|system=");
                 if let Some(c) = c {
                     normalize(cx, c, 3, &mut buf);
                 }
             }
             Piece::FirstUser(c) => {
-                piece("|first_user=", &mut seeded);
+                seed.put("|first_user=");
                 if let Some(c) = c {
                     normalize(cx, c, 3, &mut buf);
                 }
             }
             Piece::FirstUserText(t) => {
-                piece("|first_user=", &mut seeded);
+                seed.put("|first_user=");
                 gjson_string(body, t, &mut buf);
             }
         }
-        piece(&buf, &mut seeded);
+        seed.put(&buf);
     }
     *cx.buf = buf;
-    Ok(Some(()))
+    Ok(true)
 }
