@@ -3,6 +3,7 @@
 use crate::canonicalize::cache::FragmentCache;
 use crate::config::{Config, Profile, Validation};
 use crate::error::{Error, ErrorKind};
+use crate::extract::Span;
 use crate::hash::{self, SeedHasher};
 use crate::key::{Key, SessionKey, Source};
 use crate::profile::{self, engine::Ctx, HeaderPair};
@@ -124,12 +125,19 @@ impl Fingerprinter {
         if self.config.validation != Validation::Full || body.len() > SMALL {
             return Ok(false);
         }
-        let end = scan::scan_value(body, 0, rules, 0, &mut self.stack)?;
-        let tail = scan::skip_ws(body, end);
-        if tail != body.len() {
+        self.validate_text(body, rules)?;
+        Ok(true)
+    }
+
+    /// Validates one whole JSON text (one value, white space around it); returns the value.
+    fn validate_text(&mut self, bytes: &[u8], rules: scan::Rules) -> Result<Span, Error> {
+        let start = scan::skip_ws(bytes, 0);
+        let end = scan::scan_value(bytes, start, rules, 0, &mut self.stack)?;
+        let tail = scan::skip_ws(bytes, end);
+        if tail != bytes.len() {
             return Err(Error::new(ErrorKind::TrailingData, tail));
         }
-        Ok(true)
+        Ok(Span { start, end })
     }
 
     /// One walk over a non-empty body.
@@ -249,43 +257,22 @@ impl Fingerprinter {
             return Ok(None);
         }
         let rules = self.rules();
-        let start = scan::skip_ws(bytes, 0);
-        let end = scan::scan_value(bytes, start, rules, 0, &mut self.stack)?;
-        let tail = scan::skip_ws(bytes, end);
-        if tail != bytes.len() {
-            return Err(Error::new(ErrorKind::TrailingData, tail));
-        }
+        let span = self.validate_text(bytes, rules)?;
         let mut out = String::new();
-        let span = crate::extract::Span { start, end };
+        let mut cx = Ctx {
+            config: &self.config,
+            body: bytes,
+            rules,
+            full: true,
+            trusted: false,
+            arena: &self.arena,
+            cache: &mut self.cache,
+            buf: &mut self.buf,
+            buf2: &mut self.buf2,
+        };
         match self.config.profile {
-            Profile::Sub2api => {
-                let mut cx = Ctx {
-                    config: &self.config,
-                    body: bytes,
-                    rules,
-                    full: true,
-                    trusted: false,
-                    arena: &self.arena,
-                    cache: &mut self.cache,
-                    buf: &mut self.buf,
-                    buf2: &mut self.buf2,
-                };
-                profile::sub2api::normalize(&mut cx, span, 0, &mut out);
-            }
-            Profile::Native => {
-                let cx = Ctx {
-                    config: &self.config,
-                    body: bytes,
-                    rules,
-                    full: true,
-                    trusted: false,
-                    arena: &self.arena,
-                    cache: &mut self.cache,
-                    buf: &mut self.buf,
-                    buf2: &mut self.buf2,
-                };
-                profile::native::canonical(&cx, span, &mut out)?;
-            }
+            Profile::Sub2api => profile::sub2api::normalize(&mut cx, span, 0, &mut out),
+            Profile::Native => profile::native::canonical(&cx, span, &mut out)?,
         }
         Ok(Some(out))
     }

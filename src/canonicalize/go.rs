@@ -8,7 +8,7 @@
 //!   exponent is removed), plain decimal otherwise; `-0` stays `-0`.
 
 use super::text::{self, SurrogateRule};
-use super::tree::{Member, Str, Val};
+use super::tree::{Member, Val};
 use bumpalo::collections::Vec as BVec;
 use bumpalo::Bump;
 use std::fmt::Write as _;
@@ -220,17 +220,6 @@ pub(crate) fn write_tree<'a>(v: Val<'a>, arena: &'a Bump, out: &mut String) -> R
     }
 }
 
-/// A string's decoded text (`encoding/json` surrogate rule), borrowed when unescaped.
-fn decode<'a>(s: Str<'a>, arena: &'a Bump) -> &'a str {
-    if !s.escaped {
-        // The scanner validated UTF-8.
-        return std::str::from_utf8(s.raw).unwrap_or_default();
-    }
-    let mut d = bumpalo::collections::String::with_capacity_in(s.raw.len(), arena);
-    text::unescape_into(s.raw, SurrogateRule::EncodingJson, &mut d);
-    d.into_bump_str()
-}
-
 /// `map[string]any` order: names sorted bytewise, the last of equal names kept.
 fn sorted_last_wins<'a>(members: &'a [Member<'a>], arena: &'a Bump) -> &'a [(&'a str, Val<'a>)] {
     let mut all = BVec::with_capacity_in(members.len(), arena);
@@ -238,7 +227,7 @@ fn sorted_last_wins<'a>(members: &'a [Member<'a>], arena: &'a Bump) -> &'a [(&'a
         members
             .iter()
             .enumerate()
-            .map(|(i, m)| (decode(m.name, arena), i, m.val)),
+            .map(|(i, m)| (m.name.decoded(arena), i, m.val)),
     );
     all.sort_unstable_by(|a, b| a.0.cmp(b.0).then(a.1.cmp(&b.1)));
     let mut out = BVec::with_capacity_in(all.len(), arena);

@@ -7,7 +7,7 @@
 
 use super::number;
 use super::text::{self, SurrogateRule};
-use super::tree::{Member, Str, Val};
+use super::tree::{Member, Val};
 use bumpalo::collections::Vec as BVec;
 use bumpalo::Bump;
 use std::cmp::Ordering;
@@ -118,23 +118,13 @@ pub(crate) struct Duplicate {
     pub at: *const u8,
 }
 
-/// A string's decoded text (lone surrogates were refused by the native scanner).
-pub(crate) fn decode<'a>(s: Str<'a>, arena: &'a Bump) -> &'a str {
-    if !s.escaped {
-        return std::str::from_utf8(s.raw).unwrap_or_default();
-    }
-    let mut d = bumpalo::collections::String::with_capacity_in(s.raw.len(), arena);
-    text::unescape_into(s.raw, SurrogateRule::EncodingJson, &mut d);
-    d.into_bump_str()
-}
-
 /// Members in RFC 8785 order; a repeated name (`cache_control` included) is an error.
 fn sorted_unique<'a>(
     members: &'a [Member<'a>],
     arena: &'a Bump,
 ) -> Result<&'a [(&'a str, Member<'a>)], Duplicate> {
     let mut all = BVec::with_capacity_in(members.len(), arena);
-    all.extend(members.iter().map(|m| (decode(m.name, arena), *m)));
+    all.extend(members.iter().map(|m| (m.name.decoded(arena), *m)));
     all.sort_unstable_by(|a, b| cmp_keys(a.0, b.0));
     if let Some(w) = all.windows(2).find(|w| w[0].0 == w[1].0) {
         return Err(Duplicate {

@@ -15,6 +15,20 @@ pub(crate) struct Str<'a> {
     pub escaped: bool,
 }
 
+impl<'a> Str<'a> {
+    /// The decoded text (`encoding/json`'s rule for invalid surrogates, which the native
+    /// scanner refuses anyway), borrowed from the body when there is no escape.
+    pub(crate) fn decoded(self, arena: &'a Bump) -> &'a str {
+        if !self.escaped {
+            // The scanner validated UTF-8.
+            return std::str::from_utf8(self.raw).unwrap_or_default();
+        }
+        let mut d = bumpalo::collections::String::with_capacity_in(self.raw.len(), arena);
+        super::text::unescape_into(self.raw, super::text::SurrogateRule::EncodingJson, &mut d);
+        d.into_bump_str()
+    }
+}
+
 /// One JSON value of a fragment.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Val<'a> {

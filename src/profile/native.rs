@@ -117,7 +117,7 @@ fn single_text<'a>(v: Val<'a>, arena: &'a bumpalo::Bump) -> Result<Option<&'a st
     };
     let (mut kind, mut text, mut others) = (None, None, 0);
     for m in members.iter() {
-        match jcs::decode(m.name, arena) {
+        match m.name.decoded(arena) {
             "cache_control" => {}
             "type" => kind = Some(m.val),
             "text" => text = Some(m.val),
@@ -127,12 +127,12 @@ fn single_text<'a>(v: Val<'a>, arena: &'a bumpalo::Bump) -> Result<Option<&'a st
     let (Some(Val::Str(k)), Some(Val::Str(t)), 0) = (kind, text, others) else {
         return Ok(None);
     };
-    if !matches!(jcs::decode(k, arena), "text" | "input_text") {
+    if !matches!(k.decoded(arena), "text" | "input_text") {
         return Ok(None);
     }
     // Not written as an object, but still checked like one.
     jcs::check_unique(v, arena)?;
-    Ok(Some(jcs::decode(t, arena)))
+    Ok(Some(t.decoded(arena)))
 }
 
 fn is_null(body: &[u8], s: Option<Span>) -> Option<Span> {

@@ -10,7 +10,7 @@
 //! the same grammar as the byte-at-a-time validator in [`super`]; nesting lives in the bit
 //! stack, never on the call stack.
 
-use super::{scan_literal, scan_number, BitStack, Rules};
+use super::{read_hex4, scan_literal, scan_number, BitStack, Rules};
 use crate::error::{Error, ErrorKind};
 
 /// Byte classes of one 64-byte block (bit `i` describes byte `i`).
@@ -108,20 +108,6 @@ enum State {
 
 fn err<T>(kind: ErrorKind, at: usize) -> Result<T, Error> {
     Err(Error::new(kind, at))
-}
-
-fn hex4(b: &[u8], at: usize) -> Result<u32, Error> {
-    let mut v = 0;
-    for k in 0..4 {
-        match b.get(at + k) {
-            None => return err(ErrorKind::UnexpectedEnd, b.len()),
-            Some(&c) => match (c as char).to_digit(16) {
-                Some(h) => v = v * 16 + h,
-                None => return err(ErrorKind::InvalidEscape, at + k),
-            },
-        }
-    }
-    Ok(v)
 }
 
 /// The signature of a back end's block validator (see `simd::validator`).
@@ -238,7 +224,7 @@ pub(crate) fn validate_value_with<C: Fn(&[u8; 64]) -> Classes>(
                 if c.u & m == 0 {
                     return err(ErrorKind::InvalidEscape, p);
                 }
-                let cp = hex4(b, p + 1)?;
+                let cp = read_hex4(b, p + 1)?;
                 if rules.reject_lone_surrogates && (0xD800..0xE000).contains(&cp) {
                     if cp >= 0xDC00 {
                         if paired_low != p {
@@ -247,7 +233,7 @@ pub(crate) fn validate_value_with<C: Fn(&[u8; 64]) -> Classes>(
                     } else {
                         let paired = b.get(p + 5) == Some(&b'\\')
                             && b.get(p + 6) == Some(&b'u')
-                            && matches!(hex4(b, p + 7), Ok(lo) if (0xDC00..0xE000).contains(&lo));
+                            && matches!(read_hex4(b, p + 7), Ok(lo) if (0xDC00..0xE000).contains(&lo));
                         if !paired {
                             return err(ErrorKind::LoneSurrogate, p - 1);
                         }

@@ -84,7 +84,7 @@ fn hex_value(b: u8) -> Option<u32> {
     (b as char).to_digit(16)
 }
 
-fn read_hex4(b: &[u8], i: usize) -> Result<u32, Error> {
+pub(crate) fn read_hex4(b: &[u8], i: usize) -> Result<u32, Error> {
     let mut v = 0;
     for k in 0..4 {
         match b.get(i + k) {
