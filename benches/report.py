@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Markdown tables from criterion's results of `cargo bench --bench engine`.
+"""Markdown tables from criterion's results of `cargo bench --bench engine` and
+`cargo bench --bench streaming`.
 
 Usage: python3 benches/report.py [CRITERION_DIR]
 
@@ -11,7 +12,15 @@ Prints, per group: the median time and GB/s (10^9 bytes/s) of stickykey's headli
 function (`stickykey/sub2api/full`), and its speedup over each alternative:
 time(alternative) / time(stickykey), so > 1 means stickykey is faster. The last row is the
 geometric mean of each speedup over the corpus groups (`corpus/...`). A second table gives
-GB/s for every function of every group. Python 3 standard library only.
+GB/s for every function of every group.
+
+From `cargo bench --bench streaming` (groups `streaming/...`), one table per profile: per
+body, GB/s of the one-shot call and of streaming in 16 KiB and 64 KiB chunks, and the ratio
+stream / one-shot of throughputs (= time(one-shot) / time(stream): 1 means as fast, 0.85 is
+the issue #4 target of "within 15%"; a ratio below it is marked with a `!`).
+
+Either bench's tables are printed when its results are present. Python 3 standard library
+only.
 """
 
 import json
@@ -118,12 +127,56 @@ def main():
     if not groups:
         sys.exit(f"no criterion results under {root} (run `cargo bench --bench engine` first)")
     names = sorted((g for g in groups if HEADLINE in groups[g]["fn"]), key=group_order)
-    if not names:
-        sys.exit(f"no group under {root} has {HEADLINE} (is this the engine bench?)")
-    for headline in [HEADLINE, "stickykey/sub2api/cold", "stickykey/sub2api/cold-xxh64-only"]:
-        if any(headline in groups[n]["fn"] for n in names):
-            speedups(groups, names, headline)
-    every_function(groups, names)
+    streams = sorted(
+        (g for g in groups if g.startswith(STREAM_PREFIX)),
+        key=lambda g: group_order(g[len(STREAM_PREFIX):]),
+    )
+    if not names and not streams:
+        sys.exit(f"no group under {root} has {HEADLINE} or starts with {STREAM_PREFIX} "
+                 "(run `cargo bench --bench engine` or `--bench streaming` first)")
+    if names:
+        for headline in [HEADLINE, "stickykey/sub2api/cold", "stickykey/sub2api/cold-xxh64-only"]:
+            if any(headline in groups[n]["fn"] for n in names):
+                speedups(groups, names, headline)
+        every_function(groups, names)
+    if streams:
+        streaming(groups, streams)
+
+
+# `cargo bench --bench streaming`: groups `streaming/<body>`, functions `<profile>/<variant>`.
+STREAM_PREFIX = "streaming/"
+STREAM_PROFILES = ["sub2api", "native", "native-extracted"]
+STREAM_VARIANTS = ["stream-16K", "stream-64K"]
+STREAM_TARGET = 0.85  # issue #4: streaming within 15% of one-shot
+
+
+def streaming(groups, names):
+    for profile in STREAM_PROFILES:
+        if not any(f"{profile}/one-shot" in groups[n]["fn"] for n in names):
+            continue
+        print(f"\nStreaming, profile `{profile}`: GB/s (median) of one-shot `session_key` and of "
+              "`stream` + `push` of every 16 KiB / 64 KiB slice + `finish`; ratio = "
+              "throughput(stream) / throughput(one-shot), `!` below "
+              f"{STREAM_TARGET}.\n")
+        head = ["body", "size", "one-shot GB/s", "16K GB/s", "64K GB/s",
+                "16K / one-shot", "64K / one-shot"]
+        print("| " + " | ".join(head) + " |")
+        print("|---|" + "---:|" * (len(head) - 1))
+        for name in names:
+            g = groups[name]
+            t = g["fn"].get(f"{profile}/one-shot")
+            if t is None:
+                continue
+            row = [name[len(STREAM_PREFIX):], fmt_bytes(g["bytes"]), fmt_gbps(gbps(g["bytes"], t))]
+            times = [g["fn"].get(f"{profile}/{v}") for v in STREAM_VARIANTS]
+            row += [fmt_gbps(gbps(g["bytes"], ts)) for ts in times]
+            for ts in times:
+                r = t / ts if ts else None
+                cell = "-" if r is None else f"{r:.2f}"
+                if r is not None and r < STREAM_TARGET:
+                    cell += " !"
+                row.append(cell)
+            print("| " + " | ".join(row) + " |")
 
 
 def speedups(groups, names, HEADLINE):

@@ -1559,3 +1559,357 @@ pub fn structured(data: &[u8]) {
         show(a.as_bytes())
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Target `stream`: a body and the points it is cut at, streamed against one-shot
+// ---------------------------------------------------------------------------------------------
+
+/// Option bits of the `stream` target's first byte (see [`StreamCase::decode`]).
+pub mod stream_flag {
+    /// Profile native (else sub2api).
+    pub const NATIVE: u8 = 0x01;
+    /// `Validation::Extracted` (else `Full`).
+    pub const EXTRACTED: u8 = 0x02;
+    /// Content tier only: `content_stream` against `content_key` (else `stream(headers)`
+    /// against `session_key`).
+    pub const CONTENT_ONLY: u8 = 0x04;
+    /// `KeyLength::Bits256` (else `Bits128`).
+    pub const BITS256: u8 = 0x08;
+    /// `with_fragment_cache(0)`.
+    pub const NO_CACHE: u8 = 0x10;
+    /// Two limits bytes follow (little-endian `v`, see [`super::StreamCase::decode`]).
+    pub const LIMITS: u8 = 0x20;
+    /// A header list follows, as in `differential`: a count byte (`% 4`), one byte per header.
+    pub const HEADERS: u8 = 0x40;
+    /// `with_legacy_sha256(false)`.
+    pub const NO_LEGACY: u8 = 0x80;
+}
+
+/// Bits of the `stream` target's cut byte.
+pub mod cut_flag {
+    /// The low 4 bits: how many gap bytes follow (0..=15).
+    pub const COUNT: u8 = 0x0f;
+    /// After the last gap, start again with the first one until the body ends (when the
+    /// gaps are not all 0); else the rest of the body is one chunk.
+    pub const REPEAT: u8 = 0x10;
+    /// Gaps count in units of 16 bytes (else bytes).
+    pub const WIDE: u8 = 0x20;
+    /// Push an empty chunk before every chunk.
+    pub const EMPTY: u8 = 0x40;
+}
+
+/// One `stream` input, decoded.
+#[derive(Debug, Clone)]
+pub struct StreamCase {
+    pub cfg: Config,
+    pub backend: stickykey::Backend,
+    pub content_only: bool,
+    pub headers: Headers,
+    /// Chunk lengths, in order (0 for an empty chunk); the last chunk runs to the body's end
+    /// and is not listed.
+    pub chunks: Vec<usize>,
+    pub empty_chunks: bool,
+}
+
+/// `(name, value)` pairs of a header list, as the engine takes them.
+fn pairs(headers: &Headers) -> Vec<(&[u8], &[u8])> {
+    headers
+        .iter()
+        .map(|(k, v)| (k.as_slice(), v.as_slice()))
+        .collect()
+}
+
+impl StreamCase {
+    /// `[flags][backend][limits lo, hi]?[header count, header bytes]?[cut byte][gaps] body`.
+    ///
+    /// - `flags`: [`stream_flag`].
+    /// - `backend`: `b & 3` picks portable, sse2, avx2, avx512; one this CPU lacks is
+    ///   replaced by the fastest available one below it (`Backend::all_available()`).
+    /// - limits `v` (16 bits, when [`stream_flag::LIMITS`]): `v & 3` picks
+    ///   0 → `max_depth = 1 + (v >> 2) % 8`; 1 → `max_body_bytes = (v >> 2) % 401`;
+    ///   2 → both, `max_depth = 1 + (v >> 2 & 7)`, `max_body_bytes = (v >> 5) % 401`;
+    ///   3 → `max_depth = 1 + (v >> 2) % 64`.
+    /// - headers (when [`stream_flag::HEADERS`]): as in `differential` ([`HEADER_NAMES`],
+    ///   [`HEADER_VALUES`]); ignored by the content tier.
+    /// - cut byte: [`cut_flag`]; then its count of gap bytes. The chunks are the gaps in
+    ///   order (repeated with [`cut_flag::REPEAT`]), clamped to the body, then the rest.
+    ///
+    /// Missing bytes read as 0.
+    pub fn decode(data: &[u8]) -> (StreamCase, &[u8]) {
+        let mut rest = data;
+        let mut next = || match rest.split_first() {
+            Some((&b, r)) => {
+                rest = r;
+                b
+            }
+            None => 0,
+        };
+        let flags = next();
+        let backend_byte = next();
+        let base = if flags & stream_flag::NATIVE != 0 {
+            Config::native()
+        } else {
+            Config::sub2api()
+        };
+        let mut cfg = base
+            .with_validation(if flags & stream_flag::EXTRACTED != 0 {
+                Validation::Extracted
+            } else {
+                Validation::Full
+            })
+            .with_key_length(if flags & stream_flag::BITS256 != 0 {
+                KeyLength::Bits256
+            } else {
+                KeyLength::Bits128
+            })
+            .with_legacy_sha256(flags & stream_flag::NO_LEGACY == 0);
+        if flags & stream_flag::NO_CACHE != 0 {
+            cfg = cfg.with_fragment_cache(0);
+        }
+        if flags & stream_flag::LIMITS != 0 {
+            let v = u16::from_le_bytes([next(), next()]) as usize;
+            let mut limits = Limits::default();
+            let arg = v >> 2;
+            match v & 3 {
+                0 => limits.max_depth = 1 + arg % 8,
+                1 => limits.max_body_bytes = arg % 401,
+                2 => {
+                    limits.max_depth = 1 + (arg & 7);
+                    limits.max_body_bytes = (v >> 5) % 401;
+                }
+                _ => limits.max_depth = 1 + arg % 64,
+            }
+            cfg = cfg.with_limits(limits);
+        }
+        let mut headers = Vec::new();
+        if flags & stream_flag::HEADERS != 0 {
+            for _ in 0..next() % 4 {
+                let h = next();
+                headers.push((
+                    HEADER_NAMES[(h & 7) as usize].as_bytes().to_vec(),
+                    HEADER_VALUES[(h >> 3) as usize % HEADER_VALUES.len()].to_vec(),
+                ));
+            }
+        }
+        let cut = next();
+        let unit = if cut & cut_flag::WIDE != 0 { 16 } else { 1 };
+        let gaps: Vec<usize> = (0..cut & cut_flag::COUNT)
+            .map(|_| next() as usize * unit)
+            .collect();
+        let body = rest;
+
+        use stickykey::Backend;
+        let order = [
+            Backend::Portable,
+            Backend::Sse2,
+            Backend::Avx2,
+            Backend::Avx512,
+        ];
+        let avail = Backend::all_available();
+        let backend = order[..=(backend_byte & 3) as usize]
+            .iter()
+            .rev()
+            .find(|b| avail.contains(b))
+            .copied()
+            .unwrap_or(Backend::Portable);
+
+        let mut chunks = Vec::new();
+        let mut left = body.len();
+        let repeat = cut & cut_flag::REPEAT != 0 && gaps.iter().any(|&g| g > 0);
+        'cut: loop {
+            for &g in &gaps {
+                if left == 0 {
+                    break 'cut;
+                }
+                let g = g.min(left);
+                chunks.push(g);
+                left -= g;
+            }
+            if !repeat {
+                break;
+            }
+        }
+        (
+            StreamCase {
+                cfg,
+                backend,
+                content_only: flags & stream_flag::CONTENT_ONLY != 0,
+                headers,
+                chunks,
+                empty_chunks: cut & cut_flag::EMPTY != 0,
+            },
+            body,
+        )
+    }
+
+    fn fingerprinter(&self) -> Fingerprinter {
+        Fingerprinter::with_backend(self.cfg.clone(), self.backend)
+            .unwrap_or_else(|| panic!("back end {:?} is not available", self.backend))
+    }
+
+    /// `content_key` (as a content-tier `SessionKey`) or `session_key`.
+    fn one_shot(&self, fp: &mut Fingerprinter, body: &[u8]) -> Result<Option<SessionKey>, Error> {
+        if self.content_only {
+            fp.content_key(body).map(|k| {
+                k.map(|key| SessionKey {
+                    key,
+                    source: Source::Content,
+                })
+            })
+        } else {
+            fp.session_key(pairs(&self.headers), body)
+        }
+    }
+
+    /// The body as the chunks of `lengths` (then the rest), with the stream's own
+    /// properties checked on the way: `is_decided` before any error only for a header-tier
+    /// answer; an error from `push` makes the stream decided and sticks (later pushes, an
+    /// empty one too, and `finish` return it); `bytes_seen` never exceeds what was pushed
+    /// nor the size limit. `abandon_after`: drop the stream after that many chunks (`None`
+    /// for the whole run).
+    fn streamed(
+        &self,
+        fp: &mut Fingerprinter,
+        body: &[u8],
+        lengths: &[usize],
+        abandon_after: Option<usize>,
+        want: &Result<Option<SessionKey>, Error>,
+        when: &str,
+    ) -> Option<Result<Option<SessionKey>, Error>> {
+        let fail = |msg: String| -> ! {
+            panic!(
+                "stream ({when}): {msg}\none-shot: {want:?}\ncase: {self:?}\nbody: {}",
+                show(body)
+            )
+        };
+        let header_decided = matches!(
+            want,
+            Ok(Some(SessionKey {
+                source: Source::Header(_),
+                ..
+            }))
+        );
+        let max = self.cfg.limits().max_body_bytes;
+        let mut s = if self.content_only {
+            fp.content_stream()
+        } else {
+            fp.stream(pairs(&self.headers))
+        };
+        let mut at = 0;
+        let push = |s: &mut stickykey::Stream, chunk: &[u8], at: usize| match s.push(chunk) {
+            Ok(()) => {
+                if s.is_decided() != header_decided {
+                    fail(format!(
+                        "after push of {} bytes at {at}: is_decided() = {} with no error",
+                        chunk.len(),
+                        s.is_decided()
+                    ));
+                }
+                let pushed = at + chunk.len();
+                if s.bytes_seen() > pushed.min(max) {
+                    fail(format!(
+                        "bytes_seen() = {} after {pushed} bytes pushed (max_body_bytes {max})",
+                        s.bytes_seen()
+                    ));
+                }
+                Ok(())
+            }
+            Err(e) => {
+                if !s.is_decided() {
+                    fail(format!(
+                        "push of {} bytes at {at} returned {e:?} but is_decided() is false",
+                        chunk.len()
+                    ));
+                }
+                for again in [&b""[..], b"{\"more\":1}", b"\xff"] {
+                    let r = s.push(again);
+                    if r != Err(e) {
+                        fail(format!(
+                            "push returned {e:?} at {at}, a later push of {again:?} returned {r:?}"
+                        ));
+                    }
+                }
+                if !s.is_decided() {
+                    fail(format!("is_decided() false again after the error {e:?}"));
+                }
+                Err(e)
+            }
+        };
+        if s.is_decided() != header_decided {
+            fail(format!(
+                "before any push: is_decided() = {}",
+                s.is_decided()
+            ));
+        }
+        let mut error = None;
+        let rest_len = body.len() - lengths.iter().sum::<usize>();
+        for (i, &n) in lengths.iter().chain([&rest_len]).enumerate() {
+            if abandon_after == Some(i) {
+                return None;
+            }
+            if self.empty_chunks {
+                if let Err(e) = push(&mut s, &[], at) {
+                    error = Some(e);
+                    break;
+                }
+            }
+            if let Err(e) = push(&mut s, &body[at..at + n], at) {
+                error = Some(e);
+                break;
+            }
+            at += n;
+        }
+        if abandon_after.is_some() {
+            return None;
+        }
+        let r = s.finish();
+        if let Some(e) = error {
+            if r != Err(e) {
+                fail(format!("push returned {e:?}, finish returned {r:?}"));
+            }
+        }
+        Some(r)
+    }
+}
+
+/// Target `stream`: the body streamed in the input's chunks equals the one-shot call on the
+/// whole body exactly (the same key and source, or the same error kind and offset), on one
+/// fingerprinter of the input's back end:
+///
+/// 1. one-shot (`session_key(headers)` or `content_key`);
+/// 2. streamed in the input's chunks;
+/// 3. a stream dropped after half of the chunks (state left behind must not matter);
+/// 4. streamed as one chunk;
+/// 5. one-shot again (the streams must not have changed what it computes).
+///
+/// On the way, every stream checks `push`/`is_decided`/`finish` (see `StreamCase::streamed`).
+pub fn stream(data: &[u8]) {
+    let (case, body) = StreamCase::decode(data);
+    let mut fp = case.fingerprinter();
+    let want = case.one_shot(&mut fp, body);
+    let compare = |got: &Result<Option<SessionKey>, Error>, when: &str| {
+        assert!(
+            *got == want,
+            "stream ({when}): streamed {got:?} != one-shot {want:?}\ncase: {case:?}\nbody: {}",
+            show(body)
+        );
+    };
+    let got = case
+        .streamed(&mut fp, body, &case.chunks, None, &want, "input's chunks")
+        .expect("a whole run");
+    compare(&got, "input's chunks");
+    case.streamed(
+        &mut fp,
+        body,
+        &case.chunks,
+        Some(case.chunks.len().div_ceil(2)),
+        &want,
+        "abandoned",
+    );
+    let whole = case
+        .streamed(&mut fp, body, &[], None, &want, "one chunk")
+        .expect("a whole run");
+    compare(&whole, "one chunk");
+    let again = case.one_shot(&mut fp, body);
+    compare(&again, "one-shot again, after the streams");
+}

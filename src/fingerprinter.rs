@@ -4,10 +4,11 @@ use crate::canonicalize::cache::FragmentCache;
 use crate::config::{Config, Profile, Validation};
 use crate::error::{Error, ErrorKind};
 use crate::extract::Span;
-use crate::hash::{self, SeedHasher};
+use crate::hash::SeedHasher;
 use crate::key::{Key, SessionKey, Source};
 use crate::profile::{self, engine::Ctx, HeaderPair};
 use crate::scan::{self, simd, BitStack};
+use crate::stream::{self, Stream};
 use bumpalo::Bump;
 
 /// Computes keys for one [`Config`]. Create one per worker thread and reuse it: it keeps its
@@ -18,18 +19,20 @@ pub struct Fingerprinter {
     config: Config,
     kernels: &'static simd::Kernels,
     validate: scan::block::ValidateFn,
+    run: stream::scanner::RunFn,
     stack: BitStack,
     arena: Bump,
     buf: String,
     buf2: String,
     pending: String,
     cache: FragmentCache,
+    pub(crate) stream: stream::Scratch,
 }
 
 /// What one walk of a body found.
-struct Found {
-    body_key: Option<Key>,
-    content: Option<Key>,
+pub(crate) struct Found {
+    pub(crate) body_key: Option<SessionKey>,
+    pub(crate) content: Option<Key>,
 }
 
 impl Fingerprinter {
@@ -38,7 +41,12 @@ impl Fingerprinter {
     pub fn new(config: Config) -> Fingerprinter {
         // `detect` only returns available back ends; the portable tables need no check.
         Fingerprinter::with_backend(config.clone(), crate::Backend::detect()).unwrap_or_else(|| {
-            Fingerprinter::from_parts(config, simd::portable_kernels(), simd::portable_validator())
+            Fingerprinter::from_parts(
+                config,
+                simd::portable_kernels(),
+                simd::portable_validator(),
+                simd::portable_stream_runner(),
+            )
         })
     }
 
@@ -49,6 +57,7 @@ impl Fingerprinter {
             config,
             simd::kernels(backend)?,
             simd::validator(backend)?,
+            simd::stream_runner(backend)?,
         ))
     }
 
@@ -56,19 +65,26 @@ impl Fingerprinter {
         config: Config,
         kernels: &'static simd::Kernels,
         validate: scan::block::ValidateFn,
+        run: stream::scanner::RunFn,
     ) -> Fingerprinter {
         let cache = FragmentCache::new(config.fragment_cache_bytes);
         Fingerprinter {
             config,
             kernels,
             validate,
+            run,
             stack: BitStack::default(),
             arena: Bump::new(),
             buf: String::new(),
             buf2: String::new(),
             pending: String::new(),
             cache,
+            stream: stream::Scratch::default(),
         }
+    }
+
+    pub(crate) fn stream_runner(&self) -> stream::scanner::RunFn {
+        self.run
     }
 
     /// The back end this fingerprinter runs on.
@@ -98,17 +114,21 @@ impl Fingerprinter {
         if self.config.validation == Validation::Full {
             scan::check_utf8(body)?;
         }
-        // `reset` keeps only the newest chunk; if the last request needed more, replace the
-        // arena by one chunk that large, so that steady state allocates nothing.
+        self.reset_arena();
+        Ok(true)
+    }
+
+    /// `reset` keeps only the newest chunk; if the last request needed more, replace the
+    /// arena by one chunk that large, so that steady state allocates nothing.
+    fn reset_arena(&mut self) {
         let used = self.arena.allocated_bytes();
         self.arena.reset();
         if self.arena.allocated_bytes() < used {
             self.arena = Bump::with_capacity(used);
         }
-        Ok(true)
     }
 
-    fn rules(&self) -> scan::Rules {
+    pub(crate) fn rules(&self) -> scan::Rules {
         scan::Rules {
             max_depth: self.config.limits.max_depth,
             reject_lone_surrogates: self.config.profile == Profile::Native,
@@ -144,6 +164,16 @@ impl Fingerprinter {
     fn walk(&mut self, body: &[u8]) -> Result<Found, Error> {
         let rules = self.rules();
         let trusted = self.validate_small(body, rules)?;
+        self.walk_with(body, rules, trusted)
+    }
+
+    /// The walk; `trusted`: the body is known to be valid.
+    fn walk_with(
+        &mut self,
+        body: &[u8],
+        rules: scan::Rules,
+        trusted: bool,
+    ) -> Result<Found, Error> {
         let mut cx = Ctx {
             config: &self.config,
             body,
@@ -154,6 +184,7 @@ impl Fingerprinter {
             cache: &mut self.cache,
             buf: &mut self.buf,
             buf2: &mut self.buf2,
+            body_key: None,
         };
         match self.config.profile {
             Profile::Sub2api => {
@@ -164,7 +195,7 @@ impl Fingerprinter {
                         content: None,
                     });
                 }
-                let body_key = hash::sub2api_key(cx.buf2.as_bytes(), self.config.legacy_sha256);
+                let body_key = cx.body_key;
                 Ok(Found {
                     body_key,
                     content: seed.finish(),
@@ -178,14 +209,46 @@ impl Fingerprinter {
         }
     }
 
+    /// The one-shot engine's result for the body tiers and the content tier.
+    fn body_tiers(&mut self, body: &[u8], content_only: bool) -> Result<Option<SessionKey>, Error> {
+        let found = match self.prepare(body) {
+            Ok(false) => return Ok(None),
+            Ok(true) => self.walk(body),
+            Err(e) => Err(e),
+        };
+        match found {
+            Ok(found) => Ok(select(found, content_only)),
+            // Errors are rare: recompute the error in body order (the streaming scan's
+            // rules), so that one-shot and streaming report the same kind and offset.
+            Err(e) => Err(self.body_order_error(body, content_only).unwrap_or(e)),
+        }
+    }
+
+    fn body_order_error(&mut self, body: &[u8], content_only: bool) -> Option<Error> {
+        let mut s = Stream::new(self, None, content_only);
+        let r = match s.push(body) {
+            Err(e) => Err(e),
+            Ok(()) => s.finish(),
+        };
+        r.err()
+    }
+
+    /// Runs the one-shot engine on a stream's reduced body (valid by construction) and maps
+    /// its errors back to offsets of the streamed body.
+    pub(crate) fn replay(&mut self) -> Result<Found, Error> {
+        let reduced = std::mem::take(&mut self.stream.collector.reduced);
+        self.reset_arena();
+        let rules = self.rules();
+        let r = self.walk_with(&reduced, rules, true);
+        self.stream.collector.reduced = reduced;
+        r.map_err(|e| Error::new(e.kind(), self.stream.collector.body_offset(e.offset())))
+    }
+
     /// The content tier alone: `Ok(None)` when the body has nothing to key on (empty body,
     /// a root that is not an object, no seed fields), an error when it is refused
     /// (see `docs/SPEC.md` §1).
     pub fn content_key(&mut self, body: &[u8]) -> Result<Option<Key>, Error> {
-        if !self.prepare(body)? {
-            return Ok(None);
-        }
-        Ok(self.walk(body)?.content)
+        Ok(self.body_tiers(body, true)?.map(|k| k.key))
     }
 
     /// All tiers in order: headers `session_id`, `conversation_id`, body
@@ -200,33 +263,54 @@ impl Fingerprinter {
         if let Some(k) = profile::header_key(&self.config, headers) {
             return Ok(Some(k));
         }
-        if !self.prepare(body)? {
-            return Ok(None);
-        }
-        let found = self.walk(body)?;
-        Ok(found
-            .body_key
-            .map(|key| SessionKey {
-                key,
-                source: Source::Body(profile::BODY_TIER),
-            })
-            .or(found.content.map(|key| SessionKey {
-                key,
-                source: Source::Content,
-            })))
+        self.body_tiers(body, false)
     }
 
-    /// The sub2api content seed text (`compat_cs_model=...`), for debugging and for checking
-    /// against a Go deployment; `Ok(None)` when there is no seed. Computed by the sub2api
-    /// rules whatever this fingerprinter's profile (its limits and validation level apply).
+    /// Starts a key for a body that arrives in chunks: the incremental form of
+    /// [`session_key`](Fingerprinter::session_key), with the same result for every way of
+    /// cutting the body. The headers are looked at now; when one decides, the stream is
+    /// [decided](Stream::is_decided) at once and the body is not read.
+    ///
+    /// ```
+    /// use stickykey::{Config, Fingerprinter};
+    ///
+    /// let mut fp = Fingerprinter::new(Config::native());
+    /// let body = br#"{"model":"m","messages":[{"role":"user","content":"hi"}]}"#;
+    /// let one_shot = fp.session_key(&http::HeaderMap::new(), body)?;
+    ///
+    /// let mut s = fp.stream(&http::HeaderMap::new());
+    /// for chunk in body.chunks(7) {
+    ///     s.push(chunk)?;
+    /// }
+    /// assert_eq!(s.finish()?, one_shot);
+    /// # Ok::<(), stickykey::Error>(())
+    /// ```
+    pub fn stream<I>(&mut self, headers: I) -> Stream<'_>
+    where
+        I: IntoIterator,
+        I::Item: HeaderPair,
+    {
+        let header = profile::header_key(&self.config, headers);
+        Stream::new(self, header, false)
+    }
+
+    /// Starts a content key for a body that arrives in chunks: the incremental form of
+    /// [`content_key`](Fingerprinter::content_key) (the result's source is always
+    /// [`Source::Content`]).
+    pub fn content_stream(&mut self) -> Stream<'_> {
+        Stream::new(self, None, true)
+    }
+
+    /// The sub2api content seed text (`compat_cs_model=...`, or the variant the sub2api
+    /// options choose, such as `compat_csp_...` for [`Config::with_stable_prefix`]), for
+    /// debugging and for checking against a Go deployment; `Ok(None)` when there is no seed.
+    /// Computed by the sub2api rules whatever this fingerprinter's profile (its limits and
+    /// validation level apply; a native fingerprinter prints sub2api's default seed).
     pub fn seed_text(&mut self, body: &[u8]) -> Result<Option<String>, Error> {
         if !self.prepare(body)? {
             return Ok(None);
         }
-        let config = Config {
-            profile: Profile::Sub2api,
-            ..self.config.clone()
-        };
+        let config = self.config.seed_config();
         let rules = scan::Rules {
             reject_lone_surrogates: false,
             ..self.rules()
@@ -241,11 +325,21 @@ impl Fingerprinter {
             cache: &mut self.cache,
             buf: &mut self.buf,
             buf2: &mut self.buf2,
+            body_key: None,
         };
         let mut seed = String::new();
         profile::sub2api::run(&mut cx, &mut self.stack, &mut seed)?;
         Ok((!seed.is_empty()).then_some(seed))
     }
+}
+
+/// The key a walk found, tiers in order.
+fn select(found: Found, content_only: bool) -> Option<SessionKey> {
+    let body = found.body_key.filter(|_| !content_only);
+    body.or(found.content.map(|key| SessionKey {
+        key,
+        source: Source::Content,
+    }))
 }
 
 impl Fingerprinter {
@@ -269,6 +363,7 @@ impl Fingerprinter {
             cache: &mut self.cache,
             buf: &mut self.buf,
             buf2: &mut self.buf2,
+            body_key: None,
         };
         match self.config.profile {
             Profile::Sub2api => profile::sub2api::normalize(&mut cx, span, 0, &mut out),

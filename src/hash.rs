@@ -94,6 +94,15 @@ pub(crate) enum Tag {
     System = 0x07,
     FirstUser = 0x08,
     Input = 0x09,
+    /// Anthropic Messages: the top-level `system` member (SPEC §5.2).
+    AnthropicSystem = 0x0a,
+    /// Gemini (SPEC §5.3): each Gemini component has its own tag, so a Gemini request never
+    /// frames the same input as an OpenAI or Anthropic one.
+    GeminiModel = 0x0b,
+    GeminiToolsSet = 0x0c,
+    GeminiToolsList = 0x0d,
+    GeminiSystemInstruction = 0x0e,
+    GeminiFirstUser = 0x0f,
 }
 
 /// blake3 of one canonical text.
@@ -139,14 +148,16 @@ pub(crate) fn native_explicit_key(kind: &str, name: &str, value: &[u8], len: Key
 
 /// Where the sub2api seed goes, piece by piece.
 pub(crate) trait SeedOut {
-    fn put(&mut self, piece: &str);
+    /// Appends a piece; `prefix` (`compat_cs_`, or `compat_csp_` for the stable prefix) goes
+    /// before the first piece.
+    fn put(&mut self, prefix: &str, piece: &str);
 }
 
 /// The seed text itself (for `seed_text`), untrimmed like Go's.
 impl SeedOut for String {
-    fn put(&mut self, piece: &str) {
+    fn put(&mut self, prefix: &str, piece: &str) {
         if self.is_empty() {
-            self.push_str(SEED_PREFIX);
+            self.push_str(prefix);
         }
         self.push_str(piece);
     }
@@ -193,10 +204,10 @@ impl<'s> SeedHasher<'s> {
 }
 
 impl SeedOut for SeedHasher<'_> {
-    fn put(&mut self, piece: &str) {
+    fn put(&mut self, prefix: &str, piece: &str) {
         if !self.started {
             self.started = true;
-            self.feed(SEED_PREFIX.as_bytes());
+            self.feed(prefix.as_bytes());
         }
         let kept = piece.trim_end_matches(is_go_space).len();
         if kept == 0 {

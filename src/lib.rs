@@ -1,13 +1,14 @@
 //! # stickykey
 //!
-//! Turns an LLM API request (Chat Completions, Responses) into a *sticky-session key*, so
-//! that every turn of one conversation reaches the same upstream account and hits its
-//! prompt cache.
+//! Turns an LLM API request (Chat Completions, Responses, Anthropic Messages, Gemini) into a
+//! *sticky-session key*, so that every turn of one conversation reaches the same upstream
+//! account and hits its prompt cache.
 //!
-//! The key comes from the first tier that has a value: header `session_id`, header
-//! `conversation_id`, body `prompt_cache_key`, else a *content seed* built from what stays
-//! constant across turns (model, tools, leading system prompt, first user message, ...).
-//! Two profiles define the rules exactly (see `docs/SPEC.md`):
+//! The key comes from the first tier that has a value: an explicit signal ([`Signals`]; by
+//! default header `session_id`, header `conversation_id`, body `prompt_cache_key`), else a
+//! *content seed* built from what stays constant across turns (model, tools, leading system
+//! prompt, first user message, ...). Two profiles define the rules exactly (see
+//! `docs/SPEC.md`):
 //!
 //! - [`Config::sub2api`]: byte-exact with the Go gateway sub2api (xxh64 keys), so mixed
 //!   Go/Rust fleets agree on every key;
@@ -27,28 +28,45 @@
 //! assert_eq!(sk.source, Source::Header("session_id"));
 //! # Ok::<(), stickykey::Error>(())
 //! ```
-// `unsafe` is denied everywhere; only the SIMD kernels in `scan::simd` opt back in, each
-// block stating the invariant that makes it sound.
+//!
+//! Bodies that arrive in frames go through [`Fingerprinter::stream`] (the same result for any
+//! split). Around the key: [`Router`] picks an upstream (rendezvous hashing with bounded
+//! loads), [`KeyScope`] makes keys secret-keyed and tenant-scoped, [`explain`] says why two
+//! requests got different keys. Features: `tower` (a tower `Layer`, module `layer`), `capi`
+//! (a C ABI, module `capi`).
+// `unsafe` is denied everywhere; only the SIMD kernels in `scan::simd` and the C ABI
+// (`capi`, feature-gated) opt back in, each block stating the invariant that makes it sound.
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
 mod canonicalize;
+#[cfg(feature = "capi")]
+pub mod capi;
 mod config;
 mod error;
+pub mod explain;
 mod extract;
 mod fingerprinter;
 mod hash;
 mod key;
+#[cfg(feature = "tower")]
+pub mod layer;
 mod profile;
 pub mod reference;
+pub mod router;
 mod scan;
+mod scope;
+pub(crate) mod stream;
 
-pub use config::{Config, KeyLength, Limits, Profile, Validation};
+pub use config::{BodySignal, Config, Format, KeyLength, Limits, Profile, Signals, Validation};
 pub use error::{Error, ErrorKind};
 pub use fingerprinter::Fingerprinter;
 pub use key::{Key, KeyBytes, SessionKey, Source};
 pub use profile::HeaderPair;
+pub use router::Router;
 pub use scan::simd::Backend;
+pub use scope::KeyScope;
+pub use stream::Stream;
 
 /// The README's examples are compiled and run as doc tests.
 #[cfg(doctest)]

@@ -599,3 +599,307 @@ fn a_closed_pipe_ends_the_output_quietly() {
     assert_eq!(out.status.code(), Some(0), "stderr: {}", stderr(&out));
     assert!(out.stderr.is_empty(), "stderr: {}", stderr(&out));
 }
+
+/// A fresh directory under the system temp dir for one test's files (removed on drop).
+struct TempDir(std::path::PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> TempDir {
+        let dir = std::env::temp_dir().join(format!("stickykey-cli-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("create a temp dir");
+        TempDir(dir)
+    }
+
+    fn write(&self, name: &str, body: &[u8]) -> String {
+        let p = self.0.join(name);
+        std::fs::write(&p, body).expect("write a temp file");
+        p.to_string_lossy().into_owned()
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A valid chat body of more than `target` bytes whose history has multi-byte UTF-8, escapes,
+/// numbers and literals, so that 64 KiB chunks cut it inside its values.
+fn long_chat(target: usize) -> String {
+    let mut body = String::from(
+        r#"{"model":"gpt-4o","temperature":0.25,"stream":true,"tools":[{"type":"function","function":{"name":"read","parameters":{"type":"object","properties":{"path":{"type":"string"}}}}}],"messages":[{"role":"system","content":"Sé breve. \u00e9\n\"quoted\" 日本語 😀"},{"role":"user","content":[{"type":"text","text":"Fix the parser, ünïcödé \\ slash \/"}]}"#,
+    );
+    let mut turn = 0;
+    while body.len() < target {
+        turn += 1;
+        body.push_str(&format!(
+            r#",{{"role":"assistant","content":"Schritt {turn}: prüfe 🦀 \u2028 \t {turn}e-3","tool_calls":[{{"id":"c{turn}","type":"function","function":{{"name":"read","arguments":"{{\"path\":\"/src/m{turn}.rs\",\"n\":{turn}.5e2,\"ok\":true}}"}}}}]}},{{"role":"tool","tool_call_id":"c{turn}","content":"fn f() -> Option<()> {{ None }} // ½ ∑ null false"}}"#
+        ));
+    }
+    body.push_str("]}");
+    body
+}
+
+/// Bodies beside the examples for the `--chunk-size` comparison: invalid ones (each refused
+/// in its own way, some far past the first 64 KiB) and long valid ones.
+fn chunk_bodies(dir: &TempDir) -> Vec<String> {
+    let long = long_chat(150_000);
+    let mut bad_utf8 = long.clone().into_bytes();
+    bad_utf8.insert(120_000, 0xff);
+    let mut late_truncation = long.clone().into_bytes();
+    late_truncation.truncate(100_003);
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("empty.json", Vec::new()),
+        ("whitespace.json", b" \n\t ".to_vec()),
+        (
+            "truncated-in-string.json",
+            br#"{"model":"gpt-4o","messages":[{"role":"user","content":"hel"#.to_vec(),
+        ),
+        (
+            "truncated-in-escape.json",
+            br#"{"model":"gpt-4o","messages":[{"role":"user","content":"a\u00"#.to_vec(),
+        ),
+        (
+            "bad-escape.json",
+            br#"{"model":"m","messages":[{"role":"user","content":"a\qb"}]}"#.to_vec(),
+        ),
+        (
+            "lone-surrogate.json",
+            br#"{"model":"m","messages":[{"role":"user","content":"x\ud800y"}]}"#.to_vec(),
+        ),
+        (
+            "invalid-utf8-in-history.json",
+            b"{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"},{\"role\":\"assistant\",\"content\":\"a\xc3(b\"}]}".to_vec(),
+        ),
+        (
+            "trailing-garbage.json",
+            br#"{"model":"m","messages":[{"role":"user","content":"hi"}]} x"#.to_vec(),
+        ),
+        (
+            "duplicate-name.json",
+            br#"{"model":"a","messages":[{"role":"user","content":"hi"}],"model":"b"}"#.to_vec(),
+        ),
+        (
+            "bad-number.json",
+            br#"{"model":"m","temperature":01,"messages":[{"role":"user","content":"hi"}]}"#
+                .to_vec(),
+        ),
+        ("long-valid.json", long.into_bytes()),
+        ("long-bad-utf8.json", bad_utf8),
+        ("long-truncated.json", late_truncation),
+    ];
+    cases
+        .into_iter()
+        .map(|(name, body)| dir.write(name, &body))
+        .collect()
+}
+
+#[test]
+fn chunk_size_gives_the_same_lines_as_the_one_shot_calls() {
+    let dir = TempDir::new("chunk-size");
+    let examples = format!("{}/{DIR}", env!("CARGO_MANIFEST_DIR"));
+    // Every file of examples/requests (README.md too: one more body that is not JSON).
+    let mut files: Vec<String> = std::fs::read_dir(&examples)
+        .expect("list examples/requests")
+        .map(|e| e.expect("dir entry").path().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    assert!(files.len() > EXAMPLES.len(), "{files:?}");
+    let extra = chunk_bodies(&dir);
+    let examples_count = files.len();
+    files.extend(extra);
+
+    for profile in ["native", "sub2api"] {
+        let modes: [&[&str]; 3] = [&[], &["--content-only"], &["-H", "session_id: abc"]];
+        for mode in modes {
+            let mut argv = vec!["key", "--profile", profile];
+            argv.extend_from_slice(mode);
+            let base = argv.len();
+            argv.extend(files.iter().map(String::as_str));
+            let want = run(&argv);
+            assert_eq!(
+                want.status.code(),
+                Some(0),
+                "{profile} {mode:?}: {}",
+                stderr(&want)
+            );
+            assert_eq!(lines(&want).len(), files.len());
+            if profile == "native" && mode.is_empty() {
+                // The extra bodies are refused as meant (native refuses every one of them),
+                // the long valid one has a key.
+                for line in lines(&want).iter().skip(examples_count) {
+                    let file = line["file"].as_str().unwrap_or_default();
+                    let refused =
+                        !file.ends_with("/empty.json") && !file.ends_with("/long-valid.json");
+                    assert_eq!(line["error"].is_string(), refused, "{line}");
+                    assert_eq!(
+                        line["key"].is_string(),
+                        file.ends_with("/long-valid.json"),
+                        "{line}"
+                    );
+                }
+            }
+            for n in ["1", "7", "64", "65536"] {
+                argv.splice(base..base, ["--chunk-size", n]);
+                let got = run(&argv);
+                argv.drain(base..base + 2);
+                assert_eq!(got.status.code(), Some(0), "{profile} {mode:?} {n}");
+                assert!(
+                    got.stderr.is_empty(),
+                    "{profile} {mode:?} {n}: {}",
+                    stderr(&got)
+                );
+                if got.stdout != want.stdout {
+                    for (g, w) in stdout(&got).lines().zip(stdout(&want).lines()) {
+                        assert_eq!(g, w, "{profile} {mode:?} --chunk-size {n}");
+                    }
+                    panic!("{profile} {mode:?} --chunk-size {n}: output differs");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn chunk_size_also_reads_standard_input() {
+    let body = std::fs::read(format!(
+        "{}/{}",
+        env!("CARGO_MANIFEST_DIR"),
+        path("responses-turn2")
+    ))
+    .expect("read example");
+    let want = stickykey(&["key", "-", "-"], Some(&body));
+    let got = stickykey(&["key", "--chunk-size=5", "-", "-"], Some(&body));
+    assert_eq!(got.status.code(), Some(0), "{}", stderr(&got));
+    assert_eq!(stdout(&got), stdout(&want));
+    assert!(lines(&got)[1]["key"].is_string(), "{}", stdout(&got));
+}
+
+#[test]
+fn chunk_size_zero_or_junk_is_a_usage_error() {
+    let turn1 = path("chat-turn1");
+    let f = turn1.as_str();
+    let cases: &[&[&str]] = &[
+        &["key", "--chunk-size", "0", f],
+        &["key", "--chunk-size=0", f],
+        &["key", "--chunk-size", "-1", f],
+        &["key", "--chunk-size", "abc", f],
+        &["key", "--chunk-size", "1.5", f],
+        &["key", "--chunk-size", "", f],
+        &["key", "--chunk-size", "99999999999999999999999", f],
+        &["key", f, "--chunk-size"],
+        &["seed", "--chunk-size", "7", f],
+    ];
+    for args in cases {
+        let out = run(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(out.stdout.is_empty(), "{args:?}: {}", stdout(&out));
+        let err = stderr(&out);
+        assert_eq!(err.lines().count(), 2, "{args:?}: {err}");
+        assert!(err.starts_with("stickykey: "), "{args:?}: {err}");
+        assert!(err.contains("--help"), "{args:?}: {err}");
+    }
+    assert!(stdout(&run(&["--help"])).contains("--chunk-size N"));
+}
+
+#[test]
+fn policy_flags_change_the_key_and_the_seed() {
+    let key = |flags: &[&str], stems: &[&str]| -> Vec<String> {
+        let mut argv = vec!["key", "--profile", "sub2api"];
+        argv.extend_from_slice(flags);
+        let paths: Vec<String> = stems.iter().map(|s| path(s)).collect();
+        argv.extend(paths.iter().map(String::as_str));
+        let out = run(&argv);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        lines(&out)
+            .iter()
+            .map(|l| l["key"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    };
+    // sub2api counts every system message; --leading-system-only only the leading ones.
+    let late = ["chat-turn1", "chat-late-system"];
+    let k = key(&[], &late);
+    assert_ne!(
+        k[0], k[1],
+        "a late system message changes the default sub2api key"
+    );
+    let k = key(&["--leading-system-only"], &late);
+    assert_eq!(k[0], k[1], "--leading-system-only ignores it");
+    // --tools-as-set: the tools' order no longer matters.
+    let reordered = ["chat-turn1", "chat-tools-reordered"];
+    assert_ne!(key(&[], &reordered)[0], key(&[], &reordered)[1]);
+    let k = key(&["--tools-as-set"], &reordered);
+    assert_eq!(k[0], k[1], "--tools-as-set ignores the tools' order");
+
+    // seed prints the Go variant's seed: the stable prefix has no model and no user message.
+    let out = run(&["seed", "--stable-prefix", &path("chat-turn1")]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let seed = lines(&out)[0]["seed"].as_str().unwrap().to_owned();
+    assert!(seed.starts_with("compat_csp_|tools=[{"), "{seed}");
+    assert!(seed.contains("|system=\"You are Dispatch"), "{seed}");
+    assert!(
+        !seed.contains("model=") && !seed.contains("first_user"),
+        "{seed}"
+    );
+
+    // --require-user-anchor: a system prompt alone gets no content key and no seed.
+    let body = br#"{"model":"m","messages":[{"role":"system","content":"S"}]}"#;
+    let out = stickykey(
+        &["key", "--profile", "sub2api", "--require-user-anchor", "-"],
+        Some(body),
+    );
+    assert_eq!(lines(&out)[0]["source"], "none");
+    let out = stickykey(&["seed", "--require-user-anchor", "-"], Some(body));
+    assert!(lines(&out)[0]["seed"].is_null());
+    let out = stickykey(&["seed", "-"], Some(body));
+    assert_eq!(lines(&out)[0]["seed"], "compat_cs_model=m|system=\"S\"");
+}
+
+#[test]
+fn signals_preset_and_format_flags() {
+    let body = br#"{"model":"m","metadata":{"user_id":"user_a_account_b_session_S1"},"messages":[{"role":"user","content":"x"}]}"#;
+    let out = stickykey(&["key", "-"], Some(body));
+    assert!(String::from_utf8_lossy(&out.stdout).contains(r#""source":"content""#));
+    for chunk in [None, Some("3")] {
+        let mut args = vec!["key", "--signals", "extended"];
+        if let Some(c) = chunk {
+            args.extend(["--chunk-size", c]);
+        }
+        args.push("-");
+        let out = stickykey(&args, Some(body));
+        assert!(out.status.success());
+        let line = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            line.contains(r#""source":"body:metadata.user_id""#),
+            "{line}"
+        );
+    }
+    let out = stickykey(
+        &[
+            "key",
+            "--signals",
+            "extended",
+            "-H",
+            "X-Session-Affinity: s",
+            "-",
+        ],
+        Some(body),
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains(r#""source":"header:x-session-affinity""#)
+    );
+    assert_eq!(
+        run(&["key", "--signals", "bogus", "-"]).status.code(),
+        Some(2)
+    );
+    assert_eq!(
+        run(&["key", "--format", "bogus", "-"]).status.code(),
+        Some(2)
+    );
+    // A stated format changes what native reads: an Anthropic body read as Chat ignores `system`.
+    let anth = br#"{"model":"m","system":"be brief","messages":[{"role":"user","content":"x"}]}"#;
+    let auto = stickykey(&["key", "-"], Some(anth));
+    let chat = stickykey(&["key", "--format", "chat", "-"], Some(anth));
+    assert_ne!(auto.stdout, chat.stdout);
+}

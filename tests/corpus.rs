@@ -10,10 +10,9 @@ use std::collections::HashMap;
 use std::path::Path;
 use stickykey::{Config, Error, ErrorKind, Key};
 
-/// Anthropic Messages (`system` as a top-level member, content blocks) is a later issue: its
-/// manifest expectations are checked by the same code once this is `true`. Until then they are
-/// skipped (and counted).
-const ANTHROPIC_SUPPORTED: bool = false;
+/// Anthropic Messages (`system` as a top-level member, content blocks; SPEC §5.2): its manifest
+/// expectations are enforced like the others (with `false` they would only be counted).
+const ANTHROPIC_SUPPORTED: bool = true;
 
 struct Body {
     file: String,
@@ -91,6 +90,9 @@ fn key_of(keys: &Keys, file: &str) -> Result<Key, String> {
 struct Tally {
     same_checked: usize,
     different_checked: usize,
+    /// Of the checked ones, those on Anthropic bodies.
+    anthropic_same_checked: usize,
+    anthropic_different_checked: usize,
     anthropic_skipped_same: usize,
     anthropic_skipped_different: usize,
     /// Informational: what the skipped Anthropic expectations would give today.
@@ -133,6 +135,10 @@ fn expectations(bodies: &[Body], keys: &Keys, bad: &mut Vec<String>) -> Tally {
         if enforced {
             t.same_checked += n_same;
             t.different_checked += n_diff;
+            if b.api == "anthropic" {
+                t.anthropic_same_checked += n_same;
+                t.anthropic_different_checked += n_diff;
+            }
             bad.extend(failures);
         } else {
             t.anthropic_skipped_same += n_same;
@@ -208,10 +214,13 @@ fn corpus_native() {
     let invalid = invalid_bodies(&bodies, "native", &native, &mut bad);
     summary("native", &bodies, &native, invalid);
     eprintln!(
-        "corpus native expectations: {} same-key and {} different-key checks (chat, responses); \
-         anthropic skipped: {} same-key, {} different-key (would pass today: {}, would fail: {})",
+        "corpus native expectations: {} same-key and {} different-key checks ({} and {} of them \
+         on anthropic bodies); anthropic skipped: {} same-key, {} different-key (would pass \
+         today: {}, would fail: {})",
         t.same_checked,
         t.different_checked,
+        t.anthropic_same_checked,
+        t.anthropic_different_checked,
         t.anthropic_skipped_same,
         t.anthropic_skipped_different,
         t.anthropic_would_pass,
@@ -235,6 +244,12 @@ fn corpus_native() {
         t.same_checked > 100 && t.different_checked > 5 && invalid > 40,
         "{t:?}"
     );
+    if ANTHROPIC_SUPPORTED {
+        assert!(
+            t.anthropic_same_checked >= 20 && t.anthropic_different_checked >= 5,
+            "{t:?}"
+        );
+    }
     assert!(
         bad.is_empty(),
         "{} failures:\n{}",
@@ -266,4 +281,120 @@ fn corpus_sub2api() {
         bad.len(),
         bad.join("\n")
     );
+}
+
+/// Anthropic bodies of the corpus (SPEC §5): the detected format is the stated one, and the
+/// top-level `system` is what sets them apart from the Chat rules. The Claude Code conversations
+/// that move their `cache_control` breakpoint really do move it (the manifest's same-key
+/// expectations above then prove that moving it does not change the key).
+#[test]
+fn corpus_anthropic_formats() {
+    let Some(dir) = shared_dir("corpus_anthropic_formats") else {
+        return;
+    };
+    let bodies = load(&dir);
+    let mut auto = stickykey::Fingerprinter::new(Config::native());
+    let mut anthropic =
+        stickykey::Fingerprinter::new(Config::native().with_format(stickykey::Format::Anthropic));
+    let mut chat =
+        stickykey::Fingerprinter::new(Config::native().with_format(stickykey::Format::Chat));
+    let (mut checked, mut with_system, mut moved) = (0, 0, 0);
+    let mut bad = Vec::new();
+    for b in bodies.iter().filter(|b| b.api == "anthropic" && !b.invalid) {
+        let a = auto.content_key(&b.bytes);
+        if a != anthropic.content_key(&b.bytes) {
+            bad.push(format!("{}: auto and stated Anthropic differ", b.file));
+        }
+        checked += 1;
+        let v: Value = match serde_json::from_slice(&b.bytes) {
+            Ok(v) => v,
+            Err(_) => continue,
+        };
+        let has_system = v.get("system").is_some_and(|s| !s.is_null());
+        if has_system && a.is_ok() {
+            with_system += 1;
+            if a == chat.content_key(&b.bytes) {
+                bad.push(format!(
+                    "{}: stated Chat ignores system, yet same key",
+                    b.file
+                ));
+            }
+        }
+        // A later turn of a moving-breakpoint conversation: the first user message carried
+        // cache_control in turn 1 and carries none now.
+        if let (Some(first), true) = (&b.same_as, b.file.contains("moving")) {
+            let t1: Value = serde_json::from_slice(
+                &std::fs::read(dir.join("corpus/public").join(first)).unwrap(),
+            )
+            .unwrap();
+            let marked = |v: &Value| v["messages"][0].to_string().contains("cache_control");
+            if marked(&t1) && !marked(&v) {
+                moved += 1;
+            }
+        }
+    }
+    eprintln!(
+        "corpus anthropic formats: {checked} bodies, {with_system} with system, {moved} turns \
+         whose cache_control left the first user message"
+    );
+    assert!(checked >= 40 && with_system >= 30 && moved >= 2);
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
+}
+
+/// The Gemini conversation shipped in `examples/requests` (no shared data needed): its three
+/// turns share a key, another conversation gets another one; with a model hint (Gemini puts
+/// the model in the URL) likewise, and the hint is part of the key. sub2api has no Gemini rule
+/// (only `tools` reaches its seed), as `examples/requests/README.md` says.
+#[test]
+fn gemini_examples() {
+    use stickykey::{Fingerprinter, Format};
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/requests");
+    let read = |stem: &str| std::fs::read(dir.join(format!("{stem}.json"))).unwrap();
+    let turns: Vec<Vec<u8>> = ["gemini-turn1", "gemini-turn2", "gemini-turn3"]
+        .iter()
+        .map(|s| read(s))
+        .collect();
+    let other = read("gemini-other-user");
+    let keys = |config: Config| -> (Vec<Key>, Key) {
+        let mut fp = Fingerprinter::new(config.clone());
+        let mut ck = Checker::new(config);
+        let mut key = |name: &str, body: &[u8]| {
+            ck.content_key(name, body);
+            fp.content_key(body).unwrap().expect("a key")
+        };
+        let t: Vec<Key> = turns
+            .iter()
+            .enumerate()
+            .map(|(i, b)| key(&format!("gemini-turn{}", i + 1), b))
+            .collect();
+        let o = key("gemini-other-user", &other);
+        assert!(ck.mismatches.is_empty(), "{:?}", ck.mismatches);
+        (t, o)
+    };
+    let native = Config::native();
+    let hinted = Config::native().with_model_hint(Some("gemini-2.0-flash"));
+    let stated = hinted.clone().with_format(Format::Gemini);
+    let (plain, plain_other) = keys(native);
+    let (hint, hint_other) = keys(hinted);
+    let (st, st_other) = keys(stated);
+    for (name, t, o) in [
+        ("native", &plain, plain_other),
+        ("with a hint", &hint, hint_other),
+        ("stated Gemini", &st, st_other),
+    ] {
+        assert!(t.iter().all(|k| *k == t[0]), "{name}: turns differ: {t:?}");
+        assert_ne!(t[0], o, "{name}: another conversation, same key");
+    }
+    assert_ne!(plain[0], hint[0], "the hint is the model component");
+    assert_eq!(hint, st, "the body is detected as Gemini");
+
+    // sub2api: unchanged Go behaviour; its seed is the tools alone, shared by both
+    // conversations.
+    let (s, s_other) = keys(Config::sub2api());
+    assert!(s.iter().all(|k| *k == s[0]) && s[0] == s_other);
+    let seed = Fingerprinter::new(Config::sub2api())
+        .seed_text(&turns[0])
+        .unwrap()
+        .unwrap();
+    assert!(seed.starts_with("compat_cs_|tools="), "{seed}");
 }

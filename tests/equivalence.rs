@@ -25,8 +25,8 @@ use proptest::sample::select;
 use proptest::test_runner::{Config as PtConfig, TestCaseError, TestError, TestRunner};
 use std::fmt;
 use stickykey::{
-    __private, reference, Backend, Config, Error, Fingerprinter, Key, KeyLength, Limits, Profile,
-    Validation,
+    __private, reference, Backend, Config, Error, Fingerprinter, Format, Key, KeyLength, Limits,
+    Profile, Validation,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -146,6 +146,8 @@ struct CfgSpec {
     max_body_bytes: Option<usize>,
     cache: Option<usize>,
     legacy_sha256: bool,
+    /// The sub2api policies (SPEC §3.6): leading system only, user anchor, stable prefix.
+    policy: [bool; 3],
 }
 
 fn cfg_spec() -> BoxedStrategy<CfgSpec> {
@@ -156,15 +158,19 @@ fn cfg_spec() -> BoxedStrategy<CfgSpec> {
         proptest::option::weighted(0.08, 64usize..4096),
         select(vec![None, None, Some(0), Some(0), Some(300), Some(3000)]),
         proptest::bool::weighted(0.8),
+        any::<[bool; 3]>(),
     )
         .prop_map(
-            |(tools_as_set, bits256, max_depth, max_body_bytes, cache, legacy_sha256)| CfgSpec {
-                tools_as_set,
-                bits256,
-                max_depth,
-                max_body_bytes,
-                cache,
-                legacy_sha256,
+            |(tools_as_set, bits256, max_depth, max_body_bytes, cache, legacy_sha256, policy)| {
+                CfgSpec {
+                    tools_as_set,
+                    bits256,
+                    max_depth,
+                    max_body_bytes,
+                    cache,
+                    legacy_sha256,
+                    policy,
+                }
             },
         )
         .boxed()
@@ -194,7 +200,10 @@ impl CfgSpec {
             } else {
                 KeyLength::Bits128
             })
-            .with_limits(limits);
+            .with_limits(limits)
+            .with_leading_system_only(self.policy[0])
+            .with_require_user_anchor(self.policy[1])
+            .with_stable_prefix(self.policy[2]);
         if let Some(bytes) = self.cache {
             c = c.with_fragment_cache(bytes);
         }
@@ -362,7 +371,25 @@ fn differential_all(
         differential(&base(profile), headers, body, other)?;
         differential(&spec.build(profile), headers, body, other)?;
     }
+    differential(&format_variant(body), headers, body, other)?;
     Ok(())
+}
+
+/// native with a stated format and maybe a model hint (SPEC §5), picked from the body's bytes
+/// so that every format meets every kind of body.
+fn format_variant(body: &[u8]) -> Config {
+    let h = body.iter().fold(body.len(), |h, &b| {
+        h.wrapping_mul(31).wrapping_add(b as usize)
+    });
+    let format = [
+        Format::Auto,
+        Format::Chat,
+        Format::Responses,
+        Format::Anthropic,
+        Format::Gemini,
+    ][h % 5];
+    let hint = [None, Some("gemini-2.0-flash"), Some("models/m")][(h / 5) % 3];
+    Config::native().with_format(format).with_model_hint(hint)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1016,6 +1043,7 @@ fn minimized_cases_fast_equals_reference() {
         max_body_bytes: None,
         cache: Some(0),
         legacy_sha256: false,
+        policy: [false; 3],
     };
     let other: &[u8] = br#"{"model":"m","messages":[{"role":"user","content":"hi"}]}"#;
     let failures: Vec<String> = MINIMIZED

@@ -103,3 +103,8 @@ fn replay_structured() {
 fn replay_canonicalize() {
     replay("canonicalize", checks::canonicalize);
 }
+
+#[test]
+fn replay_stream() {
+    replay("stream", checks::stream);
+}

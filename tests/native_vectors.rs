@@ -12,7 +12,8 @@
 //! - `native_v1_vectors` reads the file and recomputes every line through the fast path (every
 //!   back end, reused fingerprinters, both validation levels) and the reference.
 //!
-//! Line format: `{"id","note","config":{"tools_as_set","key_bits","max_depth"?},"headers":
+//! Line format: `{"id","note","config":{"tools_as_set","key_bits","max_depth"?,"format"?,
+//! "model_hint"?},"headers":
 //! [[name,value],...],"body"|"body_b64","content_key","session_key","source","error",
 //! "same_as"?,"differs_from"?}`. `content_key` is the content tier alone (`null`: none or an
 //! error); `session_key`/`source` are all tiers (`source` is `none` when there is no key or the
@@ -29,7 +30,7 @@ use common::Checker;
 use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
-use stickykey::{reference, Backend, Config, ErrorKind, Fingerprinter, KeyLength, Limits};
+use stickykey::{reference, Backend, Config, ErrorKind, Fingerprinter, Format, KeyLength, Limits};
 
 /// One request of the frozen set (inputs only).
 #[derive(Clone, Debug)]
@@ -39,6 +40,10 @@ struct Case {
     tools_as_set: bool,
     key_bits: u32,
     max_depth: Option<usize>,
+    /// `Config::with_format` (`"chat"`, `"responses"`, `"anthropic"`, `"gemini"`; absent: auto).
+    format: Option<&'static str>,
+    /// `Config::with_model_hint`.
+    model_hint: Option<&'static str>,
     headers: Vec<(&'static str, &'static str)>,
     body: Vec<u8>,
     same_as: Option<&'static str>,
@@ -52,6 +57,8 @@ fn case(id: &'static str, note: &'static str, body: &str) -> Case {
         tools_as_set: true,
         key_bits: 128,
         max_depth: None,
+        format: None,
+        model_hint: None,
         headers: Vec::new(),
         body: body.as_bytes().to_vec(),
         same_as: None,
@@ -88,6 +95,14 @@ impl Case {
         self.body = b.to_vec();
         self
     }
+    fn format(mut self, f: &'static str) -> Case {
+        self.format = Some(f);
+        self
+    }
+    fn hint(mut self, model: &'static str) -> Case {
+        self.model_hint = Some(model);
+        self
+    }
 
     fn config(&self) -> Config {
         let mut c = Config::native()
@@ -103,7 +118,10 @@ impl Case {
                 ..Limits::default()
             });
         }
-        c
+        if let Some(f) = self.format {
+            c = c.with_format(format_of(f));
+        }
+        c.with_model_hint(self.model_hint)
     }
 
     /// The input part of a line (everything but the expectations and the note).
@@ -111,6 +129,12 @@ impl Case {
         let mut config = json!({"tools_as_set": self.tools_as_set, "key_bits": self.key_bits});
         if let Some(d) = self.max_depth {
             config["max_depth"] = json!(d);
+        }
+        if let Some(f) = self.format {
+            config["format"] = json!(f);
+        }
+        if let Some(m) = self.model_hint {
+            config["model_hint"] = json!(m);
         }
         let mut v = json!({
             "id": self.id,
@@ -170,7 +194,7 @@ fn cases() -> Vec<Case> {
     let ba = format!("{TB},{TA}");
     let aab = format!("{TA},{TA},{TB}");
 
-    vec![
+    let mut all = vec![
         // ---- Tiers: headers.
         case("content-base", "no header, no prompt_cache_key: the content tier (model, leading system, first user)", BASE),
         case("header-session-id", "header session_id wins over the content", BASE)
@@ -402,6 +426,141 @@ fn cases() -> Vec<Case> {
         case("bits256-header", "a 256-bit header key", BASE).bits256().headers(&[("session_id", "abc-123")]),
         case("bits256-pck", "a 256-bit prompt_cache_key key", BASE_PCK).bits256(),
         case("bits256-tools-list", "256 bits with tools as a list", &tools("tools", &ab)).bits256().list(),
+    ];
+    all.extend(format_cases());
+    all
+}
+
+/// Anthropic Messages and Gemini `generateContent` (SPEC §5), appended after the OpenAI cases.
+/// Append only, as above.
+fn format_cases() -> Vec<Case> {
+    // Anthropic: tools with input_schema, system as a string or blocks, content blocks.
+    const AT1: &str = r#"{"name":"get_weather","description":"Weather of a city.","input_schema":{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}}"#;
+    const AT2: &str = r#"{"name":"get_time","description":"Local time of a city.","input_schema":{"type":"object","properties":{"city":{"type":"string"}}}}"#;
+    const CC: &str = r#""cache_control":{"type":"ephemeral"}"#;
+    let anth = |system: &str, tools: &str, messages: &str| {
+        let system = if system.is_empty() {
+            String::new()
+        } else {
+            format!(r#""system":{system},"#)
+        };
+        format!(
+            r#"{{"model":"claude-sonnet-4-5","max_tokens":1024,{system}"tools":[{tools}],"messages":[{messages}]}}"#
+        )
+    };
+    let at12 = format!("{AT1},{AT2}");
+    let at21 = format!("{AT2},{AT1}");
+    const HELLO: &str = r#"{"role":"user","content":"Hello"}"#;
+    let hello_cc =
+        format!(r#"{{"role":"user","content":[{{"type":"text","text":"Hello",{CC}}}]}}"#);
+    let turn2 = |first: &str, last_cc: bool| {
+        let cc = if last_cc {
+            format!(",{CC}")
+        } else {
+            String::new()
+        };
+        format!(
+            r#"{first},{{"role":"assistant","content":[{{"type":"text","text":"Hi."}},{{"type":"tool_use","id":"t1","name":"get_weather","input":{{"city":"Paris"}}}}]}},{{"role":"user","content":[{{"type":"tool_result","tool_use_id":"t1","content":"sunny"}},{{"type":"text","text":"And tomorrow?"{cc}}}]}}"#
+        )
+    };
+    let two_blocks = |cc_first: bool| {
+        let (a, b) = if cc_first {
+            (format!(",{CC}"), String::new())
+        } else {
+            (String::new(), format!(",{CC}"))
+        };
+        format!(
+            r#"[{{"type":"text","text":"You are terse."{a}}},{{"type":"text","text":"Use the tools."{b}}}]"#
+        )
+    };
+
+    // Gemini: systemInstruction, contents with parts, functionDeclarations tools.
+    const GT1: &str = r#"{"functionDeclarations":[{"name":"get_weather","description":"Weather of a city.","parameters":{"type":"object","properties":{"city":{"type":"string"}}}}]}"#;
+    const GT2: &str = r#"{"googleSearch":{}}"#;
+    const SI: &str = r#"{"parts":[{"text":"You are terse."}]}"#;
+    const GU: &str = r#"{"role":"user","parts":[{"text":"Hello"}]}"#;
+    let gem = |head: &str, system: &str, tools: &str, contents: &str| {
+        format!(
+            r#"{{{head}"systemInstruction":{system},"tools":[{tools}],"contents":[{contents}],"generationConfig":{{"temperature":0.2}}}}"#
+        )
+    };
+    let gt12 = format!("{GT1},{GT2}");
+    let gt21 = format!("{GT2},{GT1}");
+    let g_base = gem("", SI, &gt12, GU);
+    let g_later = format!(
+        r#"{GU},{{"role":"model","parts":[{{"functionCall":{{"name":"get_weather","args":{{"city":"Paris"}}}}}}]}},{{"role":"user","parts":[{{"functionResponse":{{"name":"get_weather","response":{{"sky":"sunny"}}}}}}]}},{{"role":"model","parts":[{{"text":"Sunny."}}]}},{{"role":"user","parts":[{{"text":"And tomorrow?"}}]}}"#
+    );
+
+    vec![
+        // ---- Anthropic Messages (SPEC §5.2).
+        case("anthropic-base", "Anthropic Messages: model, tools with input_schema, system as a string, first user", &anth(r#""You are terse.""#, &at12, HELLO)),
+        case("anthropic-system-one-block", "a system of one text block is its text", &anth(r#"[{"type":"text","text":"You are terse."}]"#, &at12, HELLO)).same("anthropic-base"),
+        case("anthropic-system-block-cache-control", "cache_control on the system block is dropped", &anth(&format!(r#"[{{"type":"text","text":"You are terse.",{CC}}}]"#), &at12, HELLO)).same("anthropic-base"),
+        case("anthropic-first-user-one-block", "a first user message of one text block is its text", &anth(r#""You are terse.""#, &at12, r#"{"role":"user","content":[{"type":"text","text":"Hello"}]}"#)).same("anthropic-base"),
+        case("anthropic-first-user-block-cache-control", "a first user message of one text block with cache_control is its text", &anth(r#""You are terse.""#, &at12, &hello_cc)).same("anthropic-base"),
+        case("anthropic-turn2-cache-control-moved", "turn 2: the breakpoint moved from the first user message to the newest one (Claude Code): same key", &anth(r#""You are terse.""#, &at12, &turn2(HELLO, true))).same("anthropic-first-user-block-cache-control"),
+        case("anthropic-system-two-blocks", "a system of two blocks is a list of blocks: another system", &anth(&two_blocks(false), &at12, HELLO)).differs(&["anthropic-base"]),
+        case("anthropic-system-two-blocks-cache-moved", "the system breakpoint on the other block: same key", &anth(&two_blocks(true), &at12, &turn2(&hello_cc, false))).same("anthropic-system-two-blocks"),
+        case("anthropic-tools-reordered", "tools as a set: order does not matter", &anth(r#""You are terse.""#, &at21, HELLO)).same("anthropic-base"),
+        case("anthropic-tool-cache-control", "cache_control on the last tool is dropped", &anth(r#""You are terse.""#, &format!(r#"{AT1},{{"name":"get_time","description":"Local time of a city.","input_schema":{{"type":"object","properties":{{"city":{{"type":"string"}}}}}},{CC}}}"#), HELLO)).same("anthropic-base"),
+        case("anthropic-tools-list", "tools as a list", &anth(r#""You are terse.""#, &at12, HELLO)).list(),
+        case("anthropic-tools-list-reordered", "tools as a list: order matters", &anth(r#""You are terse.""#, &at21, HELLO)).list().differs(&["anthropic-tools-list"]),
+        case("anthropic-other-system", "another system text", &anth(r#""You are brief.""#, &at12, HELLO)).differs(&["anthropic-base"]),
+        case("anthropic-other-first-user", "another first user message", &anth(r#""You are terse.""#, &at12, r#"{"role":"user","content":"Bonjour"}"#)).differs(&["anthropic-base"]),
+        case("anthropic-no-system", "no system: the Chat rules (the same key as under a stated Chat format)", &anth("", &at12, HELLO)).differs(&["anthropic-base"]),
+        case("anthropic-no-system-stated", "stated Anthropic: the same key", &anth("", &at12, HELLO)).format("anthropic").same("anthropic-no-system"),
+        case("anthropic-system-null", "system null is no component", &anth("null", &at12, HELLO)).same("anthropic-no-system"),
+        case("anthropic-stated-chat-ignores-system", "stated Chat: the top-level system is not read", &anth(r#""You are terse.""#, &at12, HELLO)).format("chat").same("anthropic-no-system"),
+        case("anthropic-stated", "stated Anthropic: the same key as detected", &anth(r#""You are terse.""#, &at12, HELLO)).format("anthropic").same("anthropic-base"),
+        case("anthropic-vs-chat-system-message", "the same text as a Chat system message: another component (0x07 vs 0x0a)", &anth("", &at12, &format!(r#"{{"role":"system","content":"You are terse."}},{HELLO}"#))).differs(&["anthropic-base", "anthropic-no-system"]),
+        case("anthropic-system-and-system-message", "a top-level system and a leading system message: both count", &anth(r#""You are terse.""#, &at12, &format!(r#"{{"role":"system","content":"You are terse."}},{HELLO}"#))).differs(&["anthropic-base", "anthropic-vs-chat-system-message"]),
+        case("anthropic-model-hint", "no model in the body (Vertex AI, Bedrock): the hint is the model", &anth(r#""You are terse.""#, &at12, HELLO).replace(r#""model":"claude-sonnet-4-5","#, "")).hint("claude-sonnet-4-5").same("anthropic-base"),
+        case("anthropic-model-hint-ignored", "a body model wins over the hint", &anth(r#""You are terse.""#, &at12, HELLO)).hint("claude-opus-4").same("anthropic-base"),
+        case("anthropic-no-model", "no model and no hint: no model component", &anth(r#""You are terse.""#, &at12, HELLO).replace(r#""model":"claude-sonnet-4-5","#, "")).differs(&["anthropic-base"]),
+        case("anthropic-err-duplicate-in-system", "a repeated name inside system is refused", &anth(r#"[{"type":"text","text":"a","text":"b"}]"#, &at12, HELLO)),
+        case("anthropic-duplicate-in-system-unread-under-chat", "stated Chat does not read system: its repeated names are not checked", &anth(r#"[{"type":"text","text":"a","text":"b"}]"#, &at12, HELLO)).format("chat").same("anthropic-no-system"),
+        case("format-responses-on-chat", "stated Responses on a Chat body: Chat and Responses are one rule set", BASE).format("responses").same("content-base"),
+        case("format-chat-model-hint", "the model hint on a Chat body without model", r#"{"messages":[{"role":"system","content":"You are terse."},{"role":"user","content":"Hello"}]}"#).hint("gpt-4o").same("content-base"),
+        case("format-anthropic-on-gemini-body", "stated Anthropic on a Gemini body: only the tools count (no model, no messages)", r#"{"systemInstruction":{"parts":[{"text":"S"}]},"tools":[{"googleSearch":{}}],"contents":[{"role":"user","parts":[{"text":"Hello"}]}]}"#).format("anthropic"),
+        case("anthropic-bits256", "a 256-bit Anthropic key", &anth(r#""You are terse.""#, &at12, HELLO)).bits256(),
+        // ---- Gemini generateContent (SPEC §5.3).
+        case("gemini-base", "Gemini: model from the hint (URL), systemInstruction, tools, first user entry", &g_base).hint("gemini-2.0-flash"),
+        case("gemini-model-in-body", "the model in the body instead of the hint: same key", &gem(r#""model":"gemini-2.0-flash","#, SI, &gt12, GU)).same("gemini-base"),
+        case("gemini-model-resource-name", "the body model as a resource name (models/...): same key", &gem(r#""model":"models/gemini-2.0-flash","#, SI, &gt12, GU)).same("gemini-base"),
+        case("gemini-hint-resource-name", "the hint as a resource name: same key", &g_base).hint("models/gemini-2.0-flash").same("gemini-base"),
+        case("gemini-body-model-wins", "a body model wins over the hint", &gem(r#""model":"gemini-1.5-pro","#, SI, &gt12, GU)).hint("gemini-2.0-flash").differs(&["gemini-base"]),
+        case("gemini-no-model", "neither body model nor hint: no model component", &g_base).differs(&["gemini-base"]),
+        case("gemini-later-turn", "a later turn: model replies, functionCall / functionResponse, another user entry", &gem("", SI, &gt12, &g_later)).hint("gemini-2.0-flash").same("gemini-base"),
+        case("gemini-reserialized", "another client: member order, white space, escapes",
+            "{ \"tools\" : [ {\"googleSearch\":{}}, {\"functionDeclarations\":[{\"parameters\":{\"properties\":{\"city\":{\"type\":\"string\"}},\"type\":\"object\"},\"description\":\"Weather of a city.\",\"name\":\"get\\u005fweather\"}]} ],\n \"contents\" : [ {\"parts\":[{\"text\":\"Hell\\u006f\"}],\"role\":\"user\"} ],\n \"system_instruction\" : {\"parts\":[{\"text\":\"You are terse.\"}]} }").hint("gemini-2.0-flash").same("gemini-base"),
+        case("gemini-system-snake-case", "system_instruction (the proto field name) is systemInstruction", &gem("", SI, &gt12, GU).replace("systemInstruction", "system_instruction")).hint("gemini-2.0-flash").same("gemini-base"),
+        case("gemini-system-role-ignored", "a role in the system instruction does not count", &gem("", r#"{"role":"system","parts":[{"text":"You are terse."}]}"#, &gt12, GU)).hint("gemini-2.0-flash").same("gemini-base"),
+        case("gemini-system-string", "a system instruction string equals one text part", &gem("", r#""You are terse.""#, &gt12, GU)).hint("gemini-2.0-flash").same("gemini-base"),
+        case("gemini-system-two-parts", "two parts are a list of parts: another system instruction", &gem("", r#"{"parts":[{"text":"You are terse."},{"text":"Use the tools."}]}"#, &gt12, GU)).hint("gemini-2.0-flash").differs(&["gemini-base"]),
+        case("gemini-system-camel-wins", "systemInstruction wins over system_instruction", &gem("", SI, &gt12, GU).replace(r#""tools""#, r#""system_instruction":{"parts":[{"text":"other"}]},"tools""#)).hint("gemini-2.0-flash").same("gemini-base"),
+        case("gemini-first-user-no-role", "an entry without role is the user's", &gem("", SI, &gt12, r#"{"parts":[{"text":"Hello"}]}"#)).hint("gemini-2.0-flash").same("gemini-base"),
+        case("gemini-first-user-parts-string", "parts as a string counts as one text part", &gem("", SI, &gt12, r#"{"role":"user","parts":"Hello"}"#)).hint("gemini-2.0-flash").same("gemini-base"),
+        case("gemini-first-user-typed-part", "a part with type is not collapsed (Gemini parts have none)", &gem("", SI, &gt12, r#"{"role":"user","parts":[{"type":"text","text":"Hello"}]}"#)).hint("gemini-2.0-flash").differs(&["gemini-base"]),
+        case("gemini-model-entry-first", "entries before the first user entry do not count", &gem("", SI, &gt12, &format!(r#"{{"role":"model","parts":[{{"text":"Hi!"}}]}},{GU}"#))).hint("gemini-2.0-flash").same("gemini-base"),
+        case("gemini-role-null-not-user", "role null is not the user: the next entry is", &gem("", SI, &gt12, &format!(r#"{{"role":null,"parts":[{{"text":"x"}}]}},{GU}"#))).hint("gemini-2.0-flash").same("gemini-base"),
+        case("gemini-tools-reordered", "tools as a set: order does not matter", &gem("", SI, &gt21, GU)).hint("gemini-2.0-flash").same("gemini-base"),
+        case("gemini-tools-list-reordered", "tools as a list: order matters", &gem("", SI, &gt21, GU)).hint("gemini-2.0-flash").list().differs(&["gemini-tools-list"]),
+        case("gemini-tools-list", "tools as a list", &g_base).hint("gemini-2.0-flash").list().differs(&["gemini-base"]),
+        case("gemini-other-first-user", "another first user entry", &gem("", SI, &gt12, r#"{"role":"user","parts":[{"text":"Bonjour"}]}"#)).hint("gemini-2.0-flash").differs(&["gemini-base"]),
+        case("gemini-vs-chat", "the same model, system text, tools and first user as a Chat body: Gemini tags differ",
+            r#"{"model":"gemini-2.0-flash","messages":[{"role":"system","content":"You are terse."},{"role":"user","content":"Hello"}]}"#).differs(&["gemini-no-tools-vs-chat"]),
+        case("gemini-no-tools-vs-chat", "a Gemini body with those components", &gem(r#""model":"gemini-2.0-flash","#, SI, "", GU).replace(r#""tools":[],"#, "")),
+        case("gemini-stated", "stated Gemini: the same key as detected", &g_base).hint("gemini-2.0-flash").format("gemini").same("gemini-base"),
+        case("gemini-stated-chat", "stated Chat: contents and systemInstruction are not read (the model hint and tools count by the rules of SPEC §4.1)", &g_base).hint("gemini-2.0-flash").format("chat").differs(&["gemini-base"]),
+        case("gemini-messages-array-wins", "with a messages array the body is not Gemini (Chat rules)", &gem("", SI, &gt12, GU).replace(r#""contents""#, r#""messages":[{"role":"user","content":"Hello"}],"contents""#)).hint("gemini-2.0-flash"),
+        case("gemini-stated-with-messages-array", "stated Gemini with a messages array: contents entries do not count", &gem("", SI, &gt12, GU).replace(r#""contents""#, r#""messages":[],"contents""#)).hint("gemini-2.0-flash").format("gemini").differs(&["gemini-base"]),
+        case("gemini-contents-not-array", "contents that is not an array: not Gemini", r#"{"contents":"Hello","systemInstruction":{"parts":[{"text":"S"}]}}"#),
+        case("gemini-err-duplicate-in-entry", "a repeated name in a contents entry that is read is refused", &gem("", SI, &gt12, r#"{"role":"user","role":"user","parts":[{"text":"Hello"}]}"#)),
+        case("gemini-err-duplicate-in-parts", "a repeated name in the first user's parts is refused", &gem("", SI, &gt12, r#"{"role":"user","parts":[{"text":"a","text":"b"}]}"#)),
+        case("gemini-err-duplicate-in-system-instruction", "a repeated name anywhere in the system instruction used is refused", &gem("", r#"{"role":"a","role":"b","parts":[{"text":"S"}]}"#, &gt12, GU)),
+        case("gemini-duplicate-after-first-user-ignored", "entries after the first user entry are never read", &gem("", SI, &gt12, &format!(r#"{GU},{{"role":"model","role":"model"}}"#))).hint("gemini-2.0-flash").same("gemini-base"),
+        case("gemini-duplicate-with-messages-array-ignored", "with a messages array, contents entries are not checked", &gem("", SI, &gt12, r#"{"role":"user","role":"user"}"#).replace(r#""generationConfig""#, r#""messages":[{"role":"user","content":"Hello"}],"generationConfig""#)),
+        case("gemini-bits256", "a 256-bit Gemini key", &g_base).hint("gemini-2.0-flash").bits256(),
     ]
 }
 
@@ -590,7 +749,22 @@ fn config_of(v: &Value) -> Config {
             ..Limits::default()
         });
     }
-    cfg
+    if let Some(f) = c["format"].as_str() {
+        cfg = cfg.with_format(format_of(f));
+    }
+    cfg.with_model_hint(c["model_hint"].as_str())
+}
+
+/// A `Format` by its name in the vector file.
+fn format_of(name: &str) -> Format {
+    match name {
+        "auto" => Format::Auto,
+        "chat" => Format::Chat,
+        "responses" => Format::Responses,
+        "anthropic" => Format::Anthropic,
+        "gemini" => Format::Gemini,
+        other => panic!("unknown format {other}"),
+    }
 }
 
 fn headers_of(v: &Value) -> Vec<(String, String)> {
@@ -605,6 +779,23 @@ fn headers_of(v: &Value) -> Vec<(String, String)> {
             )
         })
         .collect()
+}
+
+/// `content_stream` (no headers) or `stream(headers)` over `body` cut every `size` bytes.
+fn streamed(
+    fp: &mut Fingerprinter,
+    headers: Option<&[(String, String)]>,
+    body: &[u8],
+    size: usize,
+) -> Result<Option<stickykey::SessionKey>, stickykey::Error> {
+    let mut s = match headers {
+        None => fp.content_stream(),
+        Some(h) => fp.stream(h.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
+    };
+    for chunk in body.chunks(size) {
+        s.push(chunk)?;
+    }
+    s.finish()
 }
 
 /// Error kinds the reference reports exactly (serde_json's grammar errors are coarser).
@@ -705,6 +896,15 @@ fn native_v1_vectors() {
                 fresh.content_key(&body),
                 fresh.session_key(pairs(), &body),
             ));
+            // Streamed in chunks (the collector reads every format's members, the replay
+            // applies the configured format and hint).
+            for size in [1, 7, 64] {
+                outcomes.push((
+                    format!("{} streamed by {size}", backend.name()),
+                    streamed(fp, None, &body, size).map(|k| k.map(|s| s.key)),
+                    streamed(fp, Some(&headers), &body, size),
+                ));
+            }
         }
         for (who, content, session) in outcomes {
             let got_content = content

@@ -3,10 +3,10 @@
 //!
 //! The walk is one pass over the body. The root object's members are matched by decoded name;
 //! the few wanted values are validated and recorded as [`Span`]s (no copy), the message list
-//! (`messages`, or Responses `input`) is walked item by item through an [`ItemVisitor`] that
-//! the profile implements, and everything else is skipped: fully validated under
-//! [`Validation::Full`](crate::Validation::Full), or only bracket-matched by the SIMD skip
-//! kernel under `Extracted`.
+//! (`messages`, or Responses `input`, or in the native profile Gemini `contents`) is walked
+//! item by item through an [`ItemVisitor`] that the profile implements, and everything else is
+//! skipped: fully validated under [`Validation::Full`](crate::Validation::Full), or only
+//! bracket-matched by the SIMD skip kernel under `Extracted`.
 
 use crate::error::{Error, ErrorKind};
 use crate::scan::{self, BitStack, Rules};
@@ -85,6 +85,8 @@ impl Name<'_> {
 pub(crate) enum List {
     Messages,
     Input,
+    /// Gemini `contents` (native only).
+    Contents,
 }
 
 /// What the walker found in one item of the message list.
@@ -96,6 +98,8 @@ pub(crate) struct Item {
     pub content: Option<Span>,
     pub kind: Option<Span>,
     pub text: Option<Span>,
+    /// Gemini `parts` (read in `contents` items only).
+    pub parts: Option<Span>,
 }
 
 /// Whether the walker should keep reading items.
@@ -127,6 +131,33 @@ pub(crate) struct Root {
     pub messages: Option<Span>,
     /// `input` (first occurrence), whatever its type; its items were walked if an array.
     pub input: Option<Span>,
+    /// native only: Anthropic `system`, Gemini `systemInstruction` / `system_instruction`.
+    pub system: Option<Span>,
+    pub system_instruction: Option<Span>,
+    pub system_instruction_snake: Option<Span>,
+    /// native only: Gemini `contents` (first occurrence); its items were walked if an array
+    /// and no `messages` array came before it.
+    pub contents: Option<Span>,
+    /// Body signals beyond `prompt_cache_key`, read only when the config has them.
+    pub previous_response_id: Option<Span>,
+    pub metadata: Option<Span>,
+}
+
+/// Which optional signal members the walk reads (`Config::with_signals`).
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct SignalMembers {
+    pub previous_response_id: bool,
+    pub metadata: bool,
+}
+
+impl SignalMembers {
+    pub(crate) fn of(config: &crate::Config) -> SignalMembers {
+        let s = config.signals();
+        SignalMembers {
+            previous_response_id: s.has(crate::BodySignal::PreviousResponseId),
+            metadata: s.has(crate::BodySignal::ClaudeCodeUserId),
+        }
+    }
 }
 
 /// The walker: body, rules, and scratch. Depth: the root object is 1.
@@ -140,11 +171,17 @@ pub(crate) struct Walker<'b> {
     pub trusted: bool,
     /// native: a repeated name in an object the walker reads is an error.
     pub reject_duplicates: bool,
+    /// native: also read the members of the other formats (Anthropic `system`, Gemini
+    /// `systemInstruction`, `system_instruction`, `contents`). The walk reads them whatever
+    /// the stated format (SPEC §5.1); the profile picks the components afterwards.
+    pub formats: bool,
+    /// The optional signal members to read.
+    pub signals: SignalMembers,
     pub stack: &'b mut BitStack,
     pub arena: &'b Bump,
-    /// A duplicate name met while walking `input` items: an error only if `input` turns out
-    /// to be the list the profile reads (a later `messages` array takes priority, and the
-    /// spec never reads `input` items then).
+    /// A duplicate name met while walking `input` or `contents` items (the first one met): an
+    /// error only if no `messages` array turns up (a `messages` array takes priority, and the
+    /// spec never reads `input` or `contents` items then).
     pub deferred: Option<Error>,
 }
 
@@ -343,6 +380,18 @@ impl<'b> Walker<'b> {
                 Some(&mut root.instructions)
             } else if name.is("prompt_cache_key") {
                 Some(&mut root.prompt_cache_key)
+            } else if self.signals.previous_response_id && name.is("previous_response_id") {
+                Some(&mut root.previous_response_id)
+            } else if self.signals.metadata && name.is("metadata") {
+                Some(&mut root.metadata)
+            } else if !self.formats {
+                None
+            } else if name.is("system") {
+                Some(&mut root.system)
+            } else if name.is("systemInstruction") {
+                Some(&mut root.system_instruction)
+            } else if name.is("system_instruction") {
+                Some(&mut root.system_instruction_snake)
             } else {
                 None
             };
@@ -367,6 +416,15 @@ impl<'b> Walker<'b> {
                     root.input = Some(s);
                     s
                 }
+                None if self.formats && root.contents.is_none() && name.is("contents") => {
+                    // Like `input`: after a `messages` array, never read.
+                    let s = match root.messages {
+                        Some(m) if body[m.start] == b'[' => self.skip(v, 1)?,
+                        _ => self.list(v, List::Contents, visitor)?,
+                    };
+                    root.contents = Some(s);
+                    s
+                }
                 None => self.skip(v, 1)?,
             };
             i = span.end;
@@ -383,7 +441,8 @@ impl<'b> Walker<'b> {
     }
 
     /// A root member that may be the message list: walked item by item when it is an array,
-    /// taken whole when it is a string (Responses `input`), skipped otherwise.
+    /// taken whole when it is a string (Responses `input`; `messages` and `contents` strings
+    /// are validated the same way, then ignored), skipped otherwise.
     fn list(&mut self, v: usize, list: List, visitor: &mut dyn ItemVisitor) -> Result<Span, Error> {
         match self.body[v] {
             b'[' => {}
@@ -409,8 +468,8 @@ impl<'b> Walker<'b> {
                 continue;
             }
             let (item, end) = match self.item(at) {
-                Err(e) if e.kind() == ErrorKind::DuplicateKey && list == List::Input => {
-                    self.deferred = Some(e);
+                Err(e) if e.kind() == ErrorKind::DuplicateKey && list != List::Messages => {
+                    self.deferred.get_or_insert(e);
                     reading = false;
                     i = self.skip(at, 2)?.end;
                     continue;
@@ -453,13 +512,15 @@ impl<'b> Walker<'b> {
                 Some(&mut item.kind)
             } else if name.is("text") {
                 Some(&mut item.text)
+            } else if name.is("parts") {
+                Some(&mut item.parts)
             } else {
                 None
             };
             let span = match slot {
                 // role and type are short and always read: validate them now.
                 Some(slot) if slot.is_none() => {
-                    let s = if name.is("content") || name.is("text") {
+                    let s = if name.is("content") || name.is("text") || name.is("parts") {
                         self.skip(v, 3)?
                     } else {
                         self.take(v, 3)?

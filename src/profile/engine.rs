@@ -22,6 +22,8 @@ pub(crate) struct Ctx<'r> {
     /// Scratch text buffers (cleared, never shrunk).
     pub buf: &'r mut String,
     pub buf2: &'r mut String,
+    /// sub2api: the body signal's key, set by the walk.
+    pub body_key: Option<crate::SessionKey>,
 }
 
 impl<'r> Ctx<'r> {
@@ -37,6 +39,8 @@ impl<'r> Ctx<'r> {
             full: self.full,
             trusted: self.trusted,
             reject_duplicates,
+            formats: self.config.profile == crate::config::Profile::Native,
+            signals: crate::extract::SignalMembers::of(self.config),
             stack,
             arena: self.arena,
             deferred: None,
@@ -78,4 +82,40 @@ pub(crate) fn gjson_string(body: &[u8], span: Option<Span>, out: &mut String) {
         b'{' | b'[' => out.push_str(std::str::from_utf8(raw).unwrap_or_default()),
         _ => go::gjson_number_string(std::str::from_utf8(raw).unwrap_or_default(), out),
     }
+}
+
+/// The first member named `name` of the (valid) object at `obj` (gjson's first occurrence).
+pub(crate) fn member(
+    body: &[u8],
+    obj: Span,
+    name: &str,
+    rules: crate::scan::Rules,
+) -> Option<Span> {
+    if obj.first(body) != b'{' {
+        return None;
+    }
+    let mut i = crate::scan::skip_ws(body, obj.start + 1);
+    while body.get(i) == Some(&b'"') {
+        let end = crate::scan::skip_value(body, i, rules).ok()?;
+        let raw = &body[i + 1..end - 1];
+        let found = Name {
+            raw,
+            escaped: raw.contains(&b'\\'),
+        }
+        .is(name);
+        let v = crate::scan::skip_ws(body, crate::scan::skip_ws(body, end) + 1);
+        let vend = crate::scan::skip_value(body, v, rules).ok()?;
+        if found {
+            return Some(Span {
+                start: v,
+                end: vend,
+            });
+        }
+        i = crate::scan::skip_ws(body, vend);
+        if body.get(i) != Some(&b',') {
+            return None;
+        }
+        i = crate::scan::skip_ws(body, i + 1);
+    }
+    None
 }

@@ -1,8 +1,8 @@
 //! The profiles' rules that do not depend on JSON: explicit tiers and their order.
 //!
-//! Both profiles (native-v1 and sub2api) look at the same explicit signals, in this order:
-//! header `session_id`, header `conversation_id`, body `prompt_cache_key`, then the content
-//! seed. Header names match ASCII-case-insensitively (Go's canonical header lookup), the first
+//! Both profiles look at the config's explicit signals ([`Signals`](crate::Signals); by
+//! default sub2api's: header `session_id`, header `conversation_id`, body `prompt_cache_key`),
+//! in order, then the content seed. Header names match ASCII-case-insensitively (Go's canonical header lookup), the first
 //! value of a repeated header wins, values are trimmed of Unicode white space, and a blank
 //! value falls through to the next tier. `session-id` (dash) is a different header.
 
@@ -10,14 +10,9 @@ pub(crate) mod engine;
 pub(crate) mod native;
 pub(crate) mod sub2api;
 
-use crate::config::{Config, Profile};
+use crate::config::{BodySignal, Config, Profile, MAX_HEADER_SIGNALS};
 use crate::hash;
 use crate::key::{SessionKey, Source};
-
-/// Header tiers, in order.
-pub(crate) const HEADER_TIERS: [&str; 2] = ["session_id", "conversation_id"];
-/// The body field tier.
-pub(crate) const BODY_TIER: &str = "prompt_cache_key";
 
 /// A request header: a `(name, value)` pair, owned or borrowed. Implemented for tuples of
 /// anything byte-like, so `&http::HeaderMap`, `[("session_id", "abc")]` and
@@ -48,15 +43,17 @@ impl<K: AsRef<[u8]>, V: AsRef<[u8]>> HeaderPair for &(K, V) {
     }
 }
 
-/// The key of the first header tier with a non-blank value, if any.
+/// The key of the first header tier with a non-blank value, if any (the config's header
+/// signals, in order; the first value of a repeated header counts).
 pub(crate) fn header_key<I>(config: &Config, headers: I) -> Option<SessionKey>
 where
     I: IntoIterator,
     I::Item: HeaderPair,
 {
-    let mut found: [Option<I::Item>; 2] = [None, None];
+    let tiers = &config.signals.headers;
+    let mut found: [Option<I::Item>; MAX_HEADER_SIGNALS] = std::array::from_fn(|_| None);
     for h in headers {
-        let tier = HEADER_TIERS
+        let tier = tiers
             .iter()
             .position(|t| h.name().eq_ignore_ascii_case(t.as_bytes()));
         if let Some(t) = tier {
@@ -65,7 +62,7 @@ where
             }
         }
     }
-    for (slot, tier) in found.iter().zip(HEADER_TIERS) {
+    for (slot, &tier) in found.iter().zip(tiers) {
         if let Some(h) = slot {
             if let Some(key) = explicit_key(config, Source::Header(tier), h.value()) {
                 return Some(SessionKey {
@@ -76,6 +73,49 @@ where
         }
     }
     None
+}
+
+/// The key of the first body signal with a non-blank value (the config's order).
+/// `value_of(signal, out)` appends the signal's text to `out` (`false`: absent).
+pub(crate) fn body_signal_key(
+    config: &Config,
+    buf: &mut String,
+    mut value_of: impl FnMut(BodySignal, &mut String) -> Result<bool, crate::Error>,
+) -> Result<Option<SessionKey>, crate::Error> {
+    for &signal in &config.signals.body {
+        buf.clear();
+        if !value_of(signal, buf)? {
+            continue;
+        }
+        let value = match signal {
+            BodySignal::ClaudeCodeUserId => match claude_code_session(buf) {
+                Some(v) => v,
+                None => continue,
+            },
+            _ => std::borrow::Cow::Borrowed(buf.as_str()),
+        };
+        let source = Source::Body(signal.name());
+        if let Some(key) = explicit_key(config, source, value.as_bytes()) {
+            return Ok(Some(SessionKey { key, source }));
+        }
+    }
+    Ok(None)
+}
+
+/// The session part of Claude Code's `metadata.user_id`: after the last `_session_` of
+/// `user_<hex>_account_<uuid>_session_<uuid>`, or the `session_id` string member of the JSON
+/// object form. `None` for anything else.
+pub(crate) fn claude_code_session(user_id: &str) -> Option<std::borrow::Cow<'_, str>> {
+    let v = user_id.trim();
+    if v.starts_with('{') {
+        // The newer form: a JSON object in the string. Rare and small: parsed with serde_json.
+        let obj: serde_json::Map<String, serde_json::Value> = serde_json::from_str(v).ok()?;
+        let id = obj.get("session_id")?.as_str()?;
+        return Some(std::borrow::Cow::Owned(id.to_owned()));
+    }
+    let at = v.rfind("_session_")?;
+    let id = &v[at + "_session_".len()..];
+    (!id.is_empty()).then_some(std::borrow::Cow::Borrowed(id))
 }
 
 /// The key of an explicit value (trimmed; `None` when blank).

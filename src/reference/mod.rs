@@ -13,6 +13,7 @@ use crate::config::{Config, Profile};
 use crate::error::{Error, ErrorKind};
 use crate::key::{Key, SessionKey, Source};
 use crate::profile::{self, HeaderPair};
+pub(crate) use native::Component;
 
 /// Checks a body the simple way: size, UTF-8, nesting depth, then serde_json's grammar;
 /// native also refuses lone surrogate escapes. `Ok(false)` for an empty body (no body).
@@ -77,8 +78,8 @@ fn serde_error(text: &str, e: &serde_json::Error) -> Error {
 
 /// What the extractor found in a valid body.
 pub(crate) struct Extracted {
-    /// The explicit body field (`prompt_cache_key`), already keyed.
-    pub body_key: Option<Key>,
+    /// The first body signal with a value (`prompt_cache_key`, ...), already keyed.
+    pub body_key: Option<SessionKey>,
     /// The content key.
     pub content: Option<Key>,
 }
@@ -112,28 +113,48 @@ where
         return Ok(None);
     }
     let x = extract_valid(config, body)?;
-    Ok(x.body_key
-        .map(|key| SessionKey {
-            key,
-            source: Source::Body(profile::BODY_TIER),
-        })
-        .or(x.content.map(|key| SessionKey {
-            key,
-            source: Source::Content,
-        })))
+    Ok(x.body_key.or(x.content.map(|key| SessionKey {
+        key,
+        source: Source::Content,
+    })))
 }
 
-/// The sub2api content seed (`compat_cs_...`), `None` when there is none. Validation follows
-/// `config`'s limits; the seed itself is always sub2api's.
+/// The sub2api content seed (`compat_cs_...`, or the variant `config`'s sub2api options
+/// choose, e.g. `compat_csp_...` for the stable prefix), `None` when there is none.
+/// Validation follows `config`'s limits; the seed itself is always sub2api's.
 pub fn seed_text(config: &Config, body: &[u8]) -> Result<Option<String>, Error> {
-    let cfg = Config {
-        profile: Profile::Sub2api,
-        ..config.clone()
-    };
+    let cfg = config.seed_config();
     if !check(&cfg, body)? {
         return Ok(None);
     }
-    Ok(sub2api::seed(body))
+    Ok(sub2api::seed(&cfg, body))
+}
+
+/// For [`crate::explain`]: the native content components of a body, in key order, as the
+/// content key frames them. `Ok(None)` for an empty body.
+pub(crate) fn native_components(
+    config: &Config,
+    body: &[u8],
+) -> Result<Option<Vec<Component>>, Error> {
+    if !check(config, body)? {
+        return Ok(None);
+    }
+    Ok(Some(native::extract_parts(config, body)?.1))
+}
+
+/// A sub2api seed's pieces and the seed they make (`None` when there are no pieces).
+pub(crate) type SeedPieces = (Vec<String>, Option<String>);
+
+/// For [`crate::explain`]: the sub2api seed cut into its pieces (`model=…`, `|tools=…`, …)
+/// and the seed they make. `Ok(None)` for an empty body or a root that is not an object.
+pub(crate) fn seed_pieces(config: &Config, body: &[u8]) -> Result<Option<SeedPieces>, Error> {
+    if !check(config, body)? {
+        return Ok(None);
+    }
+    Ok(sub2api::pieces(config, body).map(|p| {
+        let seed = sub2api::join(config, &p);
+        (p, seed)
+    }))
 }
 
 /// The canonical text of one JSON text under `profile`'s dialect (sub2api:

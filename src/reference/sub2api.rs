@@ -5,6 +5,7 @@ use super::tree::{self, Members, Node};
 use super::Extracted;
 use crate::canonicalize::go;
 use crate::canonicalize::text::{self, SurrogateRule};
+use crate::config::BodySignal;
 use crate::config::Config;
 use crate::error::Error;
 use crate::hash;
@@ -55,6 +56,30 @@ impl Doc<'_> {
                 go::gjson_number_string(orig, &mut s);
                 s
             }
+        }
+    }
+
+    /// sub2api `normalizeCompatToolSeedJSON` (tools as a set): every element normalized,
+    /// the texts sorted bytewise, joined with `,` in brackets.
+    fn tool_set(&self, raw: &RawValue) -> String {
+        let Some(items) = tree::elements(raw) else {
+            return self.normalize(raw);
+        };
+        let mut texts: Vec<String> = items.iter().map(|i| self.normalize(i)).collect();
+        texts.sort_unstable();
+        format!("[{}]", texts.join(","))
+    }
+
+    /// A meaningful value (SPEC §3.6): present, not `null`, not a blank string (Go
+    /// `strings.TrimSpace`), not an empty array or object.
+    fn meaningful(&self, raw: Option<&RawValue>) -> bool {
+        let Some(raw) = raw else { return false };
+        match raw.get().as_bytes()[0] {
+            b'n' => false,
+            b'"' => !hash::go_trim_space(self.string(Some(raw)).as_bytes()).is_empty(),
+            b'[' => tree::elements(raw).is_some_and(|e| !e.is_empty()),
+            b'{' => tree::members(raw).is_some_and(|m| !m.0.is_empty()),
+            _ => true,
         }
     }
 
@@ -112,8 +137,15 @@ fn marshal(n: &Node, out: &mut String) -> Option<()> {
     Some(())
 }
 
-/// `deriveOpenAIContentSessionSeed` on a valid body.
-pub(super) fn seed(body: &[u8]) -> Option<String> {
+/// `deriveOpenAIContentSessionSeed` on a valid body, or the variant `config`'s options choose
+/// (SPEC §3.6).
+pub(super) fn seed(config: &Config, body: &[u8]) -> Option<String> {
+    join(config, &pieces(config, body)?)
+}
+
+/// [`seed`] cut into its pieces (for [`crate::explain`]); `None` when the root is not an
+/// object.
+pub(super) fn pieces(config: &Config, body: &[u8]) -> Option<Vec<String>> {
     let original = std::str::from_utf8(body).ok()?;
     let patched = patch_lone_surrogates(original);
     let doc = Doc {
@@ -121,72 +153,158 @@ pub(super) fn seed(body: &[u8]) -> Option<String> {
         patched: &patched,
     };
     let root: Members = tree::members(tree::from_text::<&RawValue>(&patched).ok()?)?;
-    seed_of(&doc, &root)
+    Some(seed_pieces(config, &doc, &root))
 }
 
-fn seed_of(doc: &Doc, root: &Members) -> Option<String> {
-    let mut b = String::new();
-    let model = doc.string(root.first("model"));
-    if !model.is_empty() {
-        b.push_str("model=");
-        b.push_str(&model);
+/// The seed made of its pieces: `compat_cs_` (`compat_csp_` for the stable prefix) and all
+/// of them, `None` when there is none.
+pub(super) fn join(config: &Config, pieces: &[String]) -> Option<String> {
+    let prefix = if config.policy.stable_prefix {
+        "compat_csp_"
+    } else {
+        "compat_cs_"
+    };
+    (!pieces.is_empty()).then(|| format!("{prefix}{}", pieces.concat()))
+}
+
+fn seed_of(config: &Config, doc: &Doc, root: &Members) -> Option<String> {
+    join(config, &seed_pieces(config, doc, root))
+}
+
+/// The seed's pieces in order: `model=…`, `|tools=…`, `|functions=…`, `|instructions=…`,
+/// `|system=…` (each), `|first_user=…`, `|input=…`; for the stable prefix `|tools=…`,
+/// `|functions=…`, `|instructions=…`, `|system=…`/`|developer=…` (each). Empty when the
+/// policy asks for a user anchor and there is none.
+fn seed_pieces(config: &Config, doc: &Doc, root: &Members) -> Vec<String> {
+    let policy = config.policy;
+    let messages = root.first("messages").and_then(tree::elements);
+    let input = root.first("input");
+    if policy.require_user_anchor && !anchor(doc, messages.as_deref(), input) {
+        return Vec::new();
+    }
+    let mut b = Vec::new();
+    let stable = policy.stable_prefix;
+    if !stable {
+        let model = doc.string(root.first("model"));
+        if !model.is_empty() {
+            b.push(format!("model={model}"));
+        }
     }
     for name in ["tools", "functions"] {
         if let Some(raw) = root.first(name) {
-            if raw.get().starts_with('[') && raw.get() != "[]" {
-                b.push('|');
-                b.push_str(name);
-                b.push('=');
-                b.push_str(&doc.normalize(raw));
+            // The stable prefix skips any empty array (`[ ]` too), the seed only `[]` exactly.
+            let wanted = if stable {
+                tree::elements(raw).is_some_and(|e| !e.is_empty())
+            } else {
+                raw.get().starts_with('[') && raw.get() != "[]"
+            };
+            if wanted {
+                let text = if config.tools_as_set {
+                    doc.tool_set(raw)
+                } else {
+                    doc.normalize(raw)
+                };
+                b.push(format!("|{name}={text}"));
             }
         }
     }
-    let instructions = doc.string(root.first("instructions"));
-    if !instructions.is_empty() {
-        b.push_str("|instructions=");
-        b.push_str(&instructions);
-    }
-    let messages = root.first("messages").and_then(tree::elements);
-    let input = root.first("input");
-    if let Some(items) = messages {
-        walk_items(doc, &items, false, &mut b);
-    } else if let Some(input) = input {
-        if input.get().starts_with('"') {
-            b.push_str("|input=");
-            b.push_str(&doc.string(Some(input)));
-        } else if let Some(items) = tree::elements(input) {
-            walk_items(doc, &items, true, &mut b);
+    let instructions = root.first("instructions");
+    if stable {
+        if let Some(raw) = instructions.filter(|&r| doc.meaningful(Some(r))) {
+            b.push(format!("|instructions={}", doc.normalize(raw)));
+        }
+    } else {
+        let instructions = doc.string(instructions);
+        if !instructions.is_empty() {
+            b.push(format!("|instructions={instructions}"));
         }
     }
-    (!b.is_empty()).then(|| format!("compat_cs_{b}"))
+    let leading_only = policy.leading_system_only;
+    if let Some(items) = messages {
+        walk_items(doc, &items, false, leading_only, stable, &mut b);
+    } else if let Some(input) = input {
+        if input.get().starts_with('"') {
+            if !stable {
+                b.push(format!("|input={}", doc.string(Some(input))));
+            }
+        } else if let Some(items) = tree::elements(input) {
+            walk_items(doc, &items, true, false, stable, &mut b);
+        }
+    }
+    b
 }
 
-/// Every system/developer item adds `|system=`, the first user item `|first_user=`; in
-/// Responses `input`, a first `input_text` item also counts as the first user text.
-fn walk_items(doc: &Doc, items: &[&RawValue], input_text: bool, b: &mut String) {
+/// Every system/developer item adds `|system=` (only the leading ones with `leading_only`),
+/// the first user item `|first_user=`; in Responses `input`, a first `input_text` item also
+/// counts as the first user text. `stable`: system/developer items with a meaningful content
+/// add `|system=`/`|developer=`, nothing else counts.
+fn walk_items(
+    doc: &Doc,
+    items: &[&RawValue],
+    input_text: bool,
+    leading_only: bool,
+    stable: bool,
+    b: &mut Vec<String>,
+) {
     let mut captured = false;
+    let mut leading = true;
     for item in items {
         let m = tree::members(item);
         let get = |k: &str| m.as_ref().and_then(|m| m.first(k));
         let content = || get("content").map(|c| doc.normalize(c)).unwrap_or_default();
-        match doc.string(get("role")).as_str() {
-            "system" | "developer" => {
-                b.push_str("|system=");
-                b.push_str(&content());
+        let role = doc.string(get("role"));
+        let system = role == "system" || role == "developer";
+        if !system {
+            leading = false;
+        }
+        if system && (leading || !leading_only) {
+            if !stable {
+                b.push(format!("|system={}", content()));
+            } else if doc.meaningful(get("content")) {
+                b.push(format!("|{role}={}", content()));
             }
-            "user" if !captured => {
-                b.push_str("|first_user=");
-                b.push_str(&content());
-                captured = true;
-            }
-            _ => {}
+        }
+        if stable {
+            continue;
+        }
+        if role == "user" && !captured {
+            b.push(format!("|first_user={}", content()));
+            captured = true;
         }
         if input_text && !captured && doc.string(get("type")) == "input_text" {
-            b.push_str("|first_user=");
-            b.push_str(&doc.string(get("text")));
+            b.push(format!("|first_user={}", doc.string(get("text"))));
             captured = true;
         }
     }
+}
+
+/// sub2api `deriveOpenAIAnchoredContentSessionSeed`'s test: the list the seed reads has a
+/// meaningful user anchor (SPEC §3.6, rule 3).
+fn anchor(doc: &Doc, messages: Option<&[&RawValue]>, input: Option<&RawValue>) -> bool {
+    if let Some(items) = messages {
+        return list_anchor(doc, items, false);
+    }
+    match input {
+        Some(i) if i.get().starts_with('"') => doc.meaningful(Some(i)),
+        Some(i) => tree::elements(i).is_some_and(|items| list_anchor(doc, &items, true)),
+        None => false,
+    }
+}
+
+/// The first item whose trimmed role is `user` (or, in `input`, whose `type` is
+/// `input_text`) decides: its content (or text) must be meaningful.
+fn list_anchor(doc: &Doc, items: &[&RawValue], input_text: bool) -> bool {
+    for item in items {
+        let m = tree::members(item);
+        let get = |k: &str| m.as_ref().and_then(|m| m.first(k));
+        if hash::go_trim_space(doc.string(get("role")).as_bytes()) == b"user" {
+            return doc.meaningful(get("content"));
+        }
+        if input_text && doc.string(get("type")) == "input_text" {
+            return doc.meaningful(get("text"));
+        }
+    }
+    false
 }
 
 pub(super) fn extract(config: &Config, body: &[u8]) -> Result<Extracted, Error> {
@@ -208,10 +326,22 @@ pub(super) fn extract(config: &Config, body: &[u8]) -> Result<Extracted, Error> 
     else {
         return Ok(none);
     };
-    let pck = doc.string(root.first(crate::profile::BODY_TIER));
+    let mut buf = String::new();
+    let body_key = crate::profile::body_signal_key(config, &mut buf, |signal, out| {
+        let raw = match signal {
+            BodySignal::PromptCacheKey => root.first("prompt_cache_key"),
+            BodySignal::PreviousResponseId => root.first("previous_response_id"),
+            BodySignal::ClaudeCodeUserId => root
+                .first("metadata")
+                .and_then(tree::members)
+                .and_then(|m| m.first("user_id")),
+        };
+        out.push_str(&doc.string(raw));
+        Ok(raw.is_some())
+    })?;
     Ok(Extracted {
-        body_key: hash::sub2api_key(pck.as_bytes(), config.legacy_sha256),
-        content: seed_of(&doc, &root)
+        body_key,
+        content: seed_of(config, &doc, &root)
             .and_then(|s| hash::sub2api_key(s.as_bytes(), config.legacy_sha256)),
     })
 }

@@ -66,7 +66,7 @@ const EVEN: u64 = 0x5555_5555_5555_5555;
 /// Bytes escaped by an odd run of backslashes. `carry`: the block's first byte is escaped
 /// (in), the next block's first byte is (out).
 #[inline(always)]
-fn escaped(backslash: u64, carry: &mut bool) -> u64 {
+pub(crate) fn escaped(backslash: u64, carry: &mut bool) -> u64 {
     if backslash == 0 && !*carry {
         return 0;
     }
@@ -80,7 +80,7 @@ fn escaped(backslash: u64, carry: &mut bool) -> u64 {
     (EVEN ^ invert) & follows
 }
 
-fn prefix_xor(mut x: u64) -> u64 {
+pub(crate) fn prefix_xor(mut x: u64) -> u64 {
     x ^= x << 1;
     x ^= x << 2;
     x ^= x << 4;

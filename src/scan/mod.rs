@@ -76,6 +76,15 @@ pub(crate) struct Rules {
     pub loose_strings: bool,
 }
 
+impl std::fmt::Debug for Rules {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Rules")
+            .field("max_depth", &self.max_depth)
+            .field("reject_lone_surrogates", &self.reject_lone_surrogates)
+            .finish_non_exhaustive()
+    }
+}
+
 fn err<T>(kind: ErrorKind, at: usize) -> Result<T, Error> {
     Err(Error::new(kind, at))
 }

@@ -640,11 +640,209 @@ pub fn responses() -> BoxedStrategy<J> {
         .boxed()
 }
 
-/// A request body's value: mostly Chat Completions or Responses, sometimes any JSON.
+/// An Anthropic content block: text (often with cache_control), image, tool_use, tool_result.
+pub fn anthropic_block() -> BoxedStrategy<J> {
+    prop_oneof![
+        30 => (text(), opt(0.3, cache_control()))
+            .prop_map(|(t, cc)| members(vec![
+                ("type", Some(J::s("text"))),
+                ("text", Some(J::Str(t))),
+                ("cache_control", cc),
+            ])),
+        4 => short_text().prop_map(|data| J::obj(vec![
+            ("type", J::s("image")),
+            ("source", J::obj(vec![("type", J::s("base64")), ("media_type", J::s("image/png")), ("data", J::Str(data))])),
+        ])),
+        5 => (short_text(), short_text(), json()).prop_map(|(id, name, input)| J::obj(vec![
+            ("type", J::s("tool_use")), ("id", J::Str(id)), ("name", J::Str(name)), ("input", input),
+        ])),
+        5 => (short_text(), content(), opt(0.2, cache_control())).prop_map(|(id, c, cc)| members(vec![
+            ("type", Some(J::s("tool_result"))), ("tool_use_id", Some(J::Str(id))), ("content", Some(c)), ("cache_control", cc),
+        ])),
+        2 => json(),
+    ]
+    .boxed()
+}
+
+/// Anthropic `system`: a string, text blocks, or something else.
+pub fn anthropic_system() -> BoxedStrategy<J> {
+    prop_oneof![
+        10 => text().prop_map(J::Str),
+        10 => vec((text(), opt(0.4, cache_control())), 0..3).prop_map(|bs| J::Arr(bs.into_iter().map(|(t, cc)| members(vec![
+            ("type", Some(J::s("text"))),
+            ("text", Some(J::Str(t))),
+            ("cache_control", cc),
+        ])).collect())),
+        1 => Just(J::Null),
+        2 => json(),
+    ]
+    .boxed()
+}
+
+pub fn anthropic_message() -> BoxedStrategy<J> {
+    prop_oneof![
+        90 => (opt(0.97, role()), opt(0.95, prop_oneof![
+                3 => text().prop_map(J::Str),
+                5 => vec(anthropic_block(), 0..4).prop_map(J::Arr),
+                1 => json(),
+            ]))
+            .prop_map(|(role, content)| members(vec![("role", role), ("content", content)])),
+        5 => json(),
+    ]
+    .boxed()
+}
+
+pub fn anthropic_tool() -> BoxedStrategy<J> {
+    prop_oneof![
+        10 => (short_text(), opt(0.8, text()), opt(0.95, schema()), opt(0.15, cache_control()))
+            .prop_map(|(name, desc, schema, cc)| members(vec![
+                ("name", Some(J::Str(name))),
+                ("description", desc.map(J::Str)),
+                ("input_schema", schema),
+                ("cache_control", cc),
+            ])),
+        1 => Just(J::obj(vec![("type", J::s("web_search_20250305")), ("name", J::s("web_search"))])),
+        1 => json(),
+    ]
+    .boxed()
+}
+
+/// An Anthropic Messages request (SPEC §5.2).
+pub fn anthropic() -> BoxedStrategy<J> {
+    (
+        opt(0.9, prop_oneof![
+            5 => select(vec!["claude-sonnet-4-5", "claude-opus-4", "claude-3-5-haiku"]).prop_map(J::s),
+            1 => model_value(),
+        ]),
+        opt(0.8, anthropic_system()),
+        opt(0.95, list_or_other(anthropic_message(), 6)),
+        opt(0.5, list_or_other(anthropic_tool(), 4)),
+        opt(0.1, prompt_cache_key()),
+        extras(),
+        opt(0.03, input_value()),
+        opt(0.03, vec(gemini_content(), 0..3).prop_map(J::Arr)),
+    )
+        .prop_map(|(model, system, messages, tools, pck, extras, input, contents)| {
+            root(
+                vec![
+                    ("model", model),
+                    ("system", system),
+                    ("messages", messages),
+                    ("tools", tools),
+                    ("prompt_cache_key", pck),
+                    ("input", input),
+                    ("contents", contents),
+                ],
+                extras,
+            )
+        })
+        .boxed()
+}
+
+/// A Gemini part: text, inline data, a function call or response, or something else.
+pub fn gemini_part() -> BoxedStrategy<J> {
+    prop_oneof![
+        30 => (text(), opt(0.05, cache_control())).prop_map(|(t, cc)| members(vec![("text", Some(J::Str(t))), ("cache_control", cc)])),
+        3 => text().prop_map(|t| J::obj(vec![("text", J::Str(t)), ("thought", J::Bool(true))])),
+        4 => short_text().prop_map(|d| J::obj(vec![("inlineData", J::obj(vec![("mimeType", J::s("image/png")), ("data", J::Str(d))]))])),
+        4 => (short_text(), json()).prop_map(|(n, a)| J::obj(vec![("functionCall", J::obj(vec![("name", J::Str(n)), ("args", a)]))])),
+        3 => (short_text(), json()).prop_map(|(n, r)| J::obj(vec![("functionResponse", J::obj(vec![("name", J::Str(n)), ("response", r)]))])),
+        2 => text().prop_map(|t| J::obj(vec![("type", J::s("text")), ("text", J::Str(t))])),
+        2 => json(),
+    ]
+    .boxed()
+}
+
+/// A Gemini `Content`: `role` (often absent for the user) and `parts`.
+pub fn gemini_content() -> BoxedStrategy<J> {
+    let role = prop_oneof![
+        10 => Just(J::s("user")),
+        8 => Just(J::s("model")),
+        1 => Just(J::s("function")),
+        1 => Just(J::Null),
+        1 => role(),
+    ];
+    prop_oneof![
+        90 => (opt(0.8, role), opt(0.95, prop_oneof![
+                12 => vec(gemini_part(), 0..3).prop_map(J::Arr),
+                1 => text().prop_map(J::Str),
+                1 => json(),
+            ]))
+            .prop_map(|(role, parts)| members(vec![("role", role), ("parts", parts)])),
+        5 => json(),
+    ]
+    .boxed()
+}
+
+pub fn gemini_tool() -> BoxedStrategy<J> {
+    prop_oneof![
+        8 => vec((short_text(), opt(0.8, text()), opt(0.9, schema())), 0..3).prop_map(|fs| J::obj(vec![(
+            "functionDeclarations",
+            J::Arr(fs.into_iter().map(|(n, d, p)| members(vec![
+                ("name", Some(J::Str(n))),
+                ("description", d.map(J::Str)),
+                ("parameters", p),
+            ])).collect()),
+        )])),
+        2 => Just(J::obj(vec![("googleSearch", J::obj(vec![]))])),
+        1 => Just(J::obj(vec![("codeExecution", J::obj(vec![]))])),
+        1 => json(),
+    ]
+    .boxed()
+}
+
+/// A Gemini generateContent request (SPEC §5.3): mostly without `model` (it is in the URL).
+pub fn gemini() -> BoxedStrategy<J> {
+    let instruction = prop_oneof![
+        10 => (opt(0.2, select(vec!["user", "system"])), vec(gemini_part(), 0..3)).prop_map(|(r, ps)| members(vec![
+            ("role", r.map(J::s)),
+            ("parts", Some(J::Arr(ps))),
+        ])),
+        2 => text().prop_map(J::Str),
+        1 => Just(J::Null),
+        1 => json(),
+    ]
+    .boxed();
+    (
+        opt(0.25, prop_oneof![
+            3 => select(vec!["gemini-2.0-flash", "models/gemini-2.0-flash", "models/gemini-1.5-pro"]).prop_map(J::s),
+            1 => model_value(),
+        ]),
+        opt(0.7, instruction.clone()),
+        opt(0.2, instruction),
+        opt(0.95, list_or_other(gemini_content(), 6)),
+        opt(0.5, list_or_other(gemini_tool(), 3)),
+        opt(0.1, prompt_cache_key()),
+        extras(),
+        opt(0.04, list_or_other(message(), 2)),
+        opt(0.04, anthropic_system()),
+    )
+        .prop_map(|(model, si, si_snake, contents, tools, pck, extras, messages, system)| {
+            root(
+                vec![
+                    ("model", model),
+                    ("systemInstruction", si),
+                    ("contents", contents),
+                    ("system_instruction", si_snake),
+                    ("tools", tools),
+                    ("prompt_cache_key", pck),
+                    ("messages", messages),
+                    ("system", system),
+                ],
+                extras,
+            )
+        })
+        .boxed()
+}
+
+/// A request body's value: mostly Chat Completions, Responses, Anthropic Messages or Gemini
+/// generateContent, sometimes any JSON.
 pub fn request() -> BoxedStrategy<J> {
     prop_oneof![
-        45 => chat(),
-        45 => responses(),
+        35 => chat(),
+        35 => responses(),
+        15 => anthropic(),
+        15 => gemini(),
         4 => json(),
     ]
     .boxed()

@@ -10,6 +10,8 @@ use super::Backend;
 use crate::error::Error;
 use crate::scan::block::{self, Classes, ValidateFn};
 use crate::scan::{BitStack, Rules};
+use crate::stream::collect::Collector;
+use crate::stream::scanner::{self, RunFn, Scanner};
 
 /// The classes of `block`.
 ///
@@ -69,6 +71,18 @@ fn validate_portable(
     block::validate_value_with(classify_portable, b, start, rules, depth, stack)
 }
 
+fn run_portable(
+    sc: &mut Scanner,
+    co: &mut Collector,
+    b: &[u8],
+    base: usize,
+    pos: usize,
+    eof: bool,
+    rules: Rules,
+) -> Result<usize, Error> {
+    scanner::run_with(classify_portable, sc, co, b, base, pos, eof, rules)
+}
+
 /// Nibble tables for the shuffle classifiers: a byte's class bits are
 /// `LOW[b & 15] & HIGH[b >> 4]`. Each bit names one rectangle of (high, low) nibbles that
 /// holds only members of its class (checked exhaustively by a test):
@@ -109,6 +123,8 @@ const WS_BITS: u8 = 0b0001_1000;
 const LETTER_BITS: u8 = 0b1110_0000;
 
 #[cfg(target_arch = "x86_64")]
+// The streaming scanner's wrappers take its whole interface (one call per chunk).
+#[allow(clippy::too_many_arguments)]
 mod x86 {
     use super::*;
     use core::arch::x86_64::*;
@@ -267,6 +283,105 @@ mod x86 {
         unsafe { validate_avx512_tf(b, s, r, d, st) }
     }
 
+    type S<'a> = &'a mut Scanner;
+    type C<'a> = &'a mut Collector;
+
+    #[target_feature(enable = "sse2")]
+    unsafe fn run_sse2_tf(sc: S, co: C, b: &[u8], base: usize, p: usize, eof: bool, r: Rules) -> R {
+        scanner::run_with(
+            |x| {
+                // SAFETY: this closure only runs inside this function, whose target features
+                // our caller verified at run time.
+                unsafe { classify::<super::super::sse2::Sse2>(x) }
+            },
+            sc,
+            co,
+            b,
+            base,
+            p,
+            eof,
+            r,
+        )
+    }
+    #[target_feature(enable = "avx2,popcnt,pclmulqdq")]
+    unsafe fn run_avx2_tf(sc: S, co: C, b: &[u8], base: usize, p: usize, eof: bool, r: Rules) -> R {
+        scanner::run_with(
+            |x| {
+                // SAFETY: this closure only runs inside this function, whose target features
+                // our caller verified at run time.
+                unsafe { shuffle_avx2(x) }
+            },
+            sc,
+            co,
+            b,
+            base,
+            p,
+            eof,
+            r,
+        )
+    }
+    #[target_feature(enable = "avx512f,avx512bw,popcnt,pclmulqdq")]
+    unsafe fn run_avx512_tf(
+        sc: S,
+        co: C,
+        b: &[u8],
+        base: usize,
+        p: usize,
+        eof: bool,
+        r: Rules,
+    ) -> R {
+        scanner::run_with(
+            |x| {
+                // SAFETY: this closure only runs inside this function, whose target features
+                // our caller verified at run time.
+                unsafe { shuffle_avx512(x) }
+            },
+            sc,
+            co,
+            b,
+            base,
+            p,
+            eof,
+            r,
+        )
+    }
+    pub(super) fn run_sse2(
+        sc: S,
+        co: C,
+        b: &[u8],
+        base: usize,
+        p: usize,
+        eof: bool,
+        r: Rules,
+    ) -> R {
+        // SAFETY: only handed out by `stream_runner` after `kernels(Sse2)` checked the CPU.
+        unsafe { run_sse2_tf(sc, co, b, base, p, eof, r) }
+    }
+    pub(super) fn run_avx2(
+        sc: S,
+        co: C,
+        b: &[u8],
+        base: usize,
+        p: usize,
+        eof: bool,
+        r: Rules,
+    ) -> R {
+        // SAFETY: only handed out by `stream_runner` after `kernels(Avx2)` checked the CPU.
+        unsafe { run_avx2_tf(sc, co, b, base, p, eof, r) }
+    }
+    pub(super) fn run_avx512(
+        sc: S,
+        co: C,
+        b: &[u8],
+        base: usize,
+        p: usize,
+        eof: bool,
+        r: Rules,
+    ) -> R {
+        // SAFETY: only handed out by `stream_runner` after `kernels(Avx512)` checked the CPU.
+        unsafe { run_avx512_tf(sc, co, b, base, p, eof, r) }
+    }
+
     #[cfg(test)]
     pub(super) fn classify_sse2(block: &[u8; 64]) -> Classes {
         // SAFETY: only handed out by `classifier` after `kernels(Sse2)` checked the CPU.
@@ -301,6 +416,28 @@ pub(crate) fn validator(backend: Backend) -> Option<ValidateFn> {
         Backend::Avx2 => x86::validate_avx2,
         #[cfg(target_arch = "x86_64")]
         Backend::Avx512 => x86::validate_avx512,
+        #[cfg(not(target_arch = "x86_64"))]
+        _ => return None,
+    })
+}
+
+/// The portable streaming scanner: available everywhere, no CPU check.
+pub(crate) fn portable_stream_runner() -> RunFn {
+    run_portable
+}
+
+/// The streaming scanner of `backend` (the classifier inlined), or `None` when this CPU
+/// cannot run it.
+pub(crate) fn stream_runner(backend: Backend) -> Option<RunFn> {
+    super::kernels(backend)?;
+    Some(match backend {
+        Backend::Portable => run_portable,
+        #[cfg(target_arch = "x86_64")]
+        Backend::Sse2 => x86::run_sse2,
+        #[cfg(target_arch = "x86_64")]
+        Backend::Avx2 => x86::run_avx2,
+        #[cfg(target_arch = "x86_64")]
+        Backend::Avx512 => x86::run_avx512,
         #[cfg(not(target_arch = "x86_64"))]
         _ => return None,
     })

@@ -45,7 +45,7 @@ mod x86;
 #[cfg(test)]
 mod tests;
 
-pub(crate) use classify::{portable_validator, validator};
+pub(crate) use classify::{portable_stream_runner, portable_validator, stream_runner, validator};
 use std::sync::OnceLock;
 
 /// The implementation that runs stickykey's byte-scanning kernels (the SIMD code that runs
