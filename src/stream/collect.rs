@@ -759,18 +759,25 @@ impl Collector {
             }
         }
         self.separator(list, written);
+        let fields = [
+            (ROLE, true),
+            (CONTENT, d.content),
+            (TYPE, true),
+            (TEXT, d.text),
+        ];
+        self.write_item(&item, fields.iter().filter(|f| f.1).map(|f| f.0));
+        Ok(())
+    }
+
+    /// Writes `{"field":value,...}`: the given fields of `item` that were copied, in order.
+    fn write_item(&mut self, item: &ItemFields, fields: impl Iterator<Item = usize>) {
         self.reduced.push(b'{');
         let mut first = true;
-        for f in [ROLE, CONTENT, TYPE, TEXT] {
-            let wanted = match f {
-                CONTENT => d.content,
-                TEXT => d.text,
-                _ => true,
-            };
+        for f in fields {
             let Some((s, e, orig)) = item.spans[f] else {
                 continue;
             };
-            if !wanted || orig == usize::MAX {
+            if orig == usize::MAX {
                 continue;
             }
             if !first {
@@ -788,7 +795,6 @@ impl Collector {
             self.reduced.extend_from_slice(&self.item_buf[s..e]);
         }
         self.reduced.push(b'}');
-        Ok(())
     }
 
     /// The end of a Gemini `contents` entry (native, SPEC §5.3): the first object entry whose
@@ -823,30 +829,7 @@ impl Collector {
             }
         }
         self.separator(List::Contents, written);
-        self.reduced.push(b'{');
-        let mut first = true;
-        for f in [ROLE, PARTS] {
-            let Some((s, e, orig)) = item.spans[f] else {
-                continue;
-            };
-            if orig == usize::MAX {
-                continue;
-            }
-            if !first {
-                self.reduced.push(b',');
-            }
-            first = false;
-            self.reduced.push(b'"');
-            self.reduced.extend_from_slice(ITEM_FIELDS[f].as_bytes());
-            self.reduced.extend_from_slice(b"\":");
-            self.segments.push(Segment {
-                at: self.reduced.len(),
-                len: e - s,
-                orig,
-            });
-            self.reduced.extend_from_slice(&self.item_buf[s..e]);
-        }
-        self.reduced.push(b'}');
+        self.write_item(&item, [ROLE, PARTS].into_iter());
         Ok(())
     }
 
