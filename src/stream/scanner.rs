@@ -338,6 +338,19 @@ pub(crate) fn run_with<C: Fn(&[u8; 64]) -> Classes>(
                     (b'{' | b'[', State::Value | State::ValueOrClose) => {
                         let d = sc.stack.len();
                         if d <= SHALLOW && co.value_start(d, base + p, x) == Mode::Loose {
+                            // A skipped container that ends inside this slice (the usual case
+                            // for a history item) is jumped by the bracket-matching kernel the
+                            // one-shot walker uses, whose rules loose mode restates; then the
+                            // scan starts again right after it. Otherwise, bracket by bracket.
+                            if let Some(end) = (rules.kernels.skip_container)(b, p) {
+                                value_done(sc, co, base + end, b, base)?;
+                                sc.in_string = false;
+                                sc.bs_carry = false;
+                                sc.scalar_carry = false;
+                                sc.quiet = false;
+                                pos = end;
+                                continue 'blocks;
+                            }
                             sc.loose = Loose::Container(1);
                             continue;
                         }
