@@ -334,7 +334,7 @@ impl Fingerprinter {
 }
 
 /// The key a walk found, tiers in order.
-fn select(found: Found, content_only: bool) -> Option<SessionKey> {
+pub(crate) fn select(found: Found, content_only: bool) -> Option<SessionKey> {
     let body = found.body_key.filter(|_| !content_only);
     body.or(found.content.map(|key| SessionKey {
         key,

@@ -90,6 +90,78 @@ pub(crate) fn prefix_xor(mut x: u64) -> u64 {
     x
 }
 
+/// What both block engines (this validator and the streaming scanner) derive from one block's
+/// [`Classes`] and the carries from the block before.
+#[derive(Clone, Copy)]
+pub(crate) struct Masks {
+    /// Unescaped quotes.
+    pub quotes: u64,
+    /// Bytes inside a string, its opening quote included.
+    pub inside: u64,
+    /// Bytes inside a string, quotes excluded.
+    pub interior: u64,
+    /// Bytes outside strings, quotes excluded.
+    pub outside: u64,
+    /// Escaped bytes inside strings.
+    pub escaped_in: u64,
+    /// Bytes of number and literal tokens (outside strings, not white space, structural or `\`).
+    pub other: u64,
+    /// The first byte of the next block is escaped.
+    pub bs_carry_out: bool,
+}
+
+impl Masks {
+    #[inline(always)]
+    pub(crate) fn of(c: &Classes, in_string: bool, bs_carry: bool) -> Masks {
+        let mut bs_carry_out = bs_carry;
+        let esc = escaped(c.backslash, &mut bs_carry_out);
+        let quotes = c.quote & !esc;
+        let inside = prefix_xor(quotes) ^ if in_string { !0 } else { 0 };
+        let interior = inside & !quotes;
+        let outside = !inside & !quotes;
+        Masks {
+            quotes,
+            inside,
+            interior,
+            outside,
+            escaped_in: esc & interior,
+            other: outside & !c.ws & !c.structural & !c.backslash,
+            bs_carry_out,
+        }
+    }
+
+    /// Starts of number and literal tokens (`carry`: the previous block ended inside one).
+    #[inline(always)]
+    pub(crate) fn scalar_starts(&self, carry: bool) -> u64 {
+        self.other & !((self.other << 1) | carry as u64)
+    }
+
+    /// Every byte the strict grammar must look at: quotes, structural characters and
+    /// backslashes outside strings, token starts, and inside strings control bytes, escapes
+    /// of the wrong letter and `\u` escapes.
+    #[inline(always)]
+    pub(crate) fn strict_events(&self, c: &Classes, scalar_starts: u64) -> u64 {
+        self.quotes
+            | (c.structural & self.outside)
+            | scalar_starts
+            | (c.control & self.interior)
+            | (self.escaped_in & (!c.escapable | c.u))
+            | (c.backslash & self.outside)
+    }
+}
+
+/// The 64 bytes at `pos`, padded with spaces (inert) past the end of `b`.
+#[inline(always)]
+pub(crate) fn block_at<'a>(b: &'a [u8], pos: usize, pad: &'a mut [u8; 64]) -> &'a [u8; 64] {
+    match b[pos..].first_chunk::<64>() {
+        Some(full) => full,
+        None => {
+            pad[..b.len() - pos].copy_from_slice(&b[pos..]);
+            pad
+        }
+    }
+}
+
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum State {
     /// A value must come.
@@ -146,7 +218,8 @@ pub(crate) fn validate_value_with<C: Fn(&[u8; 64]) -> Classes>(
     // Position of the `\u` that completes a pair already checked (native surrogate rule).
     let mut paired_low = usize::MAX;
     let mut base = start;
-    let mut pad;
+    // Spaces are inert: the last, partial block is padded with them.
+    let mut pad = [b' '; 64];
     // The previous block held no quote, backslash or control byte (a long plain string).
     let mut quiet = false;
     while base < len {
@@ -159,35 +232,23 @@ pub(crate) fn validate_value_with<C: Fn(&[u8; 64]) -> Classes>(
                 continue;
             }
         }
-        let block: &[u8; 64] = match b[base..].first_chunk::<64>() {
-            Some(full) => full,
-            None => {
-                pad = [b' '; 64];
-                pad[..len - base].copy_from_slice(&b[base..]);
-                &pad
-            }
-        };
-        let c = classify(block);
+        let c = classify(block_at(b, base, &mut pad));
         quiet = (c.quote | c.backslash | c.control) == 0;
-        let esc = escaped(c.backslash, &mut bs_carry);
-        let quotes = c.quote & !esc;
-        let inside = prefix_xor(quotes) ^ if in_string { !0 } else { 0 };
+        let mk = Masks::of(&c, in_string, bs_carry);
+        let Masks {
+            quotes,
+            inside,
+            interior,
+            ..
+        } = mk;
+        bs_carry = mk.bs_carry_out;
         in_string = inside >> 63 == 1;
-        let interior = inside & !quotes;
-        let outside = !inside & !quotes;
-        let escaped_in = esc & interior;
-        let other = outside & !c.ws & !c.structural & !c.backslash;
-        let scalar_starts = other & !((other << 1) | scalar_carry as u64);
-        scalar_carry = other >> 63 == 1;
+        let scalar_starts = mk.scalar_starts(scalar_carry);
+        scalar_carry = mk.other >> 63 == 1;
         let mut events = if rules.loose_strings {
             quotes
         } else {
-            quotes
-                | (c.structural & outside)
-                | scalar_starts
-                | (c.control & interior)
-                | (escaped_in & (!c.escapable | c.u))
-                | (c.backslash & outside)
+            mk.strict_events(&c, scalar_starts)
         };
         while events != 0 {
             let bit = events.trailing_zeros();

@@ -487,28 +487,31 @@ impl Collector {
             }
             Member::Input if !self.input_seen => {
                 self.input_seen = true;
-                if self.messages == Some(true) {
-                    // After a `messages` array, `input` is never read.
-                    (Current::Skipped, self.skip_mode())
-                } else {
-                    self.member_prefix();
-                    self.list_or_placeholder(List::Input, at, first, true)
-                }
+                self.later_list(List::Input, at, first, true)
             }
             Member::Contents if self.native && !self.contents_seen => {
                 self.contents_seen = true;
-                if self.messages == Some(true) {
-                    // Like `input`: after a `messages` array, never read.
-                    (Current::Skipped, self.skip_mode())
-                } else {
-                    self.member_prefix();
-                    self.list_or_placeholder(List::Contents, at, first, false)
-                }
+                self.later_list(List::Contents, at, first, false)
             }
             _ => (Current::Skipped, self.skip_mode()),
         };
         self.current = Some(current);
         mode
+    }
+
+    /// `input` or `contents`: never read after a `messages` array, else a possible list.
+    fn later_list(
+        &mut self,
+        list: List,
+        at: usize,
+        first: u8,
+        keep_string: bool,
+    ) -> (Current, Mode) {
+        if self.messages == Some(true) {
+            return (Current::Skipped, self.skip_mode());
+        }
+        self.member_prefix();
+        self.list_or_placeholder(list, at, first, keep_string)
     }
 
     /// A possible message list: walked when an array, taken when a string (kept only for
@@ -843,17 +846,13 @@ impl Collector {
     }
 }
 
-/// Is the JSON value `v` a string whose decoded value is `want`?
+/// Is the JSON value `v` (a whole copied value) a string whose decoded value is `want`?
 fn string_is(v: &[u8], want: &str) -> bool {
-    if v.len() < 2 || v[0] != b'"' {
-        return false;
-    }
-    let raw = &v[1..v.len() - 1];
-    Name {
-        raw,
-        escaped: raw.contains(&b'\\'),
-    }
-    .is(want)
+    let whole = crate::extract::Span {
+        start: 0,
+        end: v.len(),
+    };
+    crate::profile::engine::string_is(v, (!v.is_empty()).then_some(whole), want)
 }
 
 /// Is the JSON value `v` a string that is `user` once decoded and trimmed (Go

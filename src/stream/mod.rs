@@ -21,7 +21,7 @@ mod utf8;
 
 use crate::config::{Profile, Validation};
 use crate::error::{Error, ErrorKind};
-use crate::key::{SessionKey, Source};
+use crate::key::SessionKey;
 use crate::scan::Rules;
 use crate::Fingerprinter;
 use collect::Collector;
@@ -169,15 +169,7 @@ impl<'f> Stream<'f> {
             return Ok(None);
         }
         let found = self.fp.replay()?;
-        let body = if self.content_only {
-            None
-        } else {
-            found.body_key
-        };
-        Ok(body.or(found.content.map(|key| SessionKey {
-            key,
-            source: Source::Content,
-        })))
+        Ok(crate::fingerprinter::select(found, self.content_only))
     }
 
     /// Records the scan's first error with the position it counts at (a duplicate name

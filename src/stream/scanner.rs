@@ -21,7 +21,7 @@
 
 use super::collect::Collector;
 use crate::error::{Error, ErrorKind};
-use crate::scan::block::{escaped, prefix_xor, Classes};
+use crate::scan::block::{block_at, Classes, Masks};
 use crate::scan::{read_hex4, scan_literal, scan_number, BitStack, Rules};
 
 /// Bytes a block needs after it before it can be processed (a surrogate pair read from the
@@ -183,7 +183,8 @@ pub(crate) fn run_with<C: Fn(&[u8; 64]) -> Classes>(
     rules: Rules,
 ) -> Result<usize, Error> {
     let len = b.len();
-    let mut pad;
+    // Spaces are inert: the last, partial block is padded with them.
+    let mut pad = [b' '; 64];
     'blocks: while pos < len {
         if !eof && pos + 64 + LOOKAHEAD > len {
             break;
@@ -197,22 +198,16 @@ pub(crate) fn run_with<C: Fn(&[u8; 64]) -> Classes>(
                 continue;
             }
         }
-        let block: &[u8; 64] = match b[pos..].first_chunk::<64>() {
-            Some(full) => full,
-            None => {
-                pad = [b' '; 64];
-                pad[..len - pos].copy_from_slice(&b[pos..]);
-                &pad
-            }
-        };
-        let c = classify(block);
-        let mut bs_carry = sc.bs_carry;
-        let esc = escaped(c.backslash, &mut bs_carry);
-        let quotes = c.quote & !esc;
-        let inside = prefix_xor(quotes) ^ if sc.in_string { !0 } else { 0 };
-        let interior = inside & !quotes;
-        let outside = !inside & !quotes;
-        let other = outside & !c.ws & !c.structural & !c.backslash;
+        let c = classify(block_at(b, pos, &mut pad));
+        let mk = Masks::of(&c, sc.in_string, sc.bs_carry);
+        let Masks {
+            quotes,
+            inside,
+            interior,
+            outside,
+            other,
+            ..
+        } = mk;
         if other >> 63 == 1 && !eof {
             // A token runs on past the block: it must end (and the byte after it be
             // readable) inside this slice, or the block waits for more bytes, untouched.
@@ -224,18 +219,12 @@ pub(crate) fn run_with<C: Fn(&[u8; 64]) -> Classes>(
                 break;
             }
         }
-        let scalar_starts = other & !((other << 1) | sc.scalar_carry as u64);
-        sc.bs_carry = bs_carry;
+        let scalar_starts = mk.scalar_starts(sc.scalar_carry);
+        sc.bs_carry = mk.bs_carry_out;
         sc.in_string = inside >> 63 == 1;
         sc.scalar_carry = other >> 63 == 1;
         sc.quiet = (c.quote | c.backslash | c.control) == 0;
-        let escaped_in = esc & interior;
-        let mut events = quotes
-            | (c.structural & outside)
-            | scalar_starts
-            | (c.control & interior)
-            | (escaped_in & (!c.escapable | c.u))
-            | (c.backslash & outside);
+        let mut events = mk.strict_events(&c, scalar_starts);
         while events != 0 {
             let bit = events.trailing_zeros();
             events &= events - 1;
