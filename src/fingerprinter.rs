@@ -164,15 +164,17 @@ impl Fingerprinter {
     fn walk(&mut self, body: &[u8]) -> Result<Found, Error> {
         let rules = self.rules();
         let trusted = self.validate_small(body, rules)?;
-        self.walk_with(body, rules, trusted)
+        self.walk_with(body, rules, trusted, &[])
     }
 
-    /// The walk; `trusted`: the body is known to be valid.
+    /// The walk; `trusted`: the body is known to be valid; `known`: values whose extent is
+    /// known (sorted by start).
     fn walk_with(
         &mut self,
         body: &[u8],
         rules: scan::Rules,
         trusted: bool,
+        known: &[Span],
     ) -> Result<Found, Error> {
         let mut cx = Ctx {
             config: &self.config,
@@ -180,6 +182,7 @@ impl Fingerprinter {
             rules,
             full: self.config.validation == Validation::Full,
             trusted,
+            known,
             arena: &self.arena,
             cache: &mut self.cache,
             buf: &mut self.buf,
@@ -237,10 +240,13 @@ impl Fingerprinter {
     /// its errors back to offsets of the streamed body.
     pub(crate) fn replay(&mut self) -> Result<Found, Error> {
         let reduced = std::mem::take(&mut self.stream.collector.reduced);
+        let known = std::mem::take(&mut self.stream.collector.known);
         self.reset_arena();
         let rules = self.rules();
-        let r = self.walk_with(&reduced, rules, true);
+        // The copied root values need not be found again: the collector knows their ends.
+        let r = self.walk_with(&reduced, rules, true, &known);
         self.stream.collector.reduced = reduced;
+        self.stream.collector.known = known;
         r.map_err(|e| Error::new(e.kind(), self.stream.collector.body_offset(e.offset())))
     }
 
@@ -321,6 +327,7 @@ impl Fingerprinter {
             rules,
             full: self.config.validation == Validation::Full,
             trusted: false,
+            known: &[],
             arena: &self.arena,
             cache: &mut self.cache,
             buf: &mut self.buf,
@@ -359,6 +366,7 @@ impl Fingerprinter {
             rules,
             full: true,
             trusted: false,
+            known: &[],
             arena: &self.arena,
             cache: &mut self.cache,
             buf: &mut self.buf,

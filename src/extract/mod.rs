@@ -169,6 +169,9 @@ pub(crate) struct Walker<'b> {
     /// The whole body was already validated (small bodies under Full validation): every
     /// value is found by the fast skip, nothing is validated twice.
     pub trusted: bool,
+    /// In a trusted body, values whose extent is already known, sorted by start (a stream's
+    /// replay: the root values the collector copied), so the fast skip need not find it.
+    pub known: &'b [Span],
     /// native: a repeated name in an object the walker reads is an error.
     pub reject_duplicates: bool,
     /// native: also read the members of the other formats (Anthropic `system`, Gemini
@@ -209,8 +212,7 @@ impl<'b> Walker<'b> {
     /// container holding it. Returns its span.
     pub(crate) fn take(&mut self, i: usize, depth: usize) -> Result<Span, Error> {
         if self.trusted {
-            let end = scan::skip_value(self.body, i, self.rules)?;
-            return Ok(Span { start: i, end });
+            return self.trusted_span(i);
         }
         let end = scan::scan_value(self.body, i, self.rules, depth, self.stack)?;
         if !self.full {
@@ -223,6 +225,15 @@ impl<'b> Walker<'b> {
     fn utf8(&self, start: usize, end: usize) -> Result<(), Error> {
         scan::check_utf8(&self.body[start..end])
             .map_err(|e| Error::new(e.kind(), start + e.offset()))
+    }
+
+    /// A value of a trusted body.
+    fn trusted_span(&self, i: usize) -> Result<Span, Error> {
+        if let Ok(k) = self.known.binary_search_by_key(&i, |s| s.start) {
+            return Ok(self.known[k]);
+        }
+        let end = scan::skip_value(self.body, i, self.rules)?;
+        Ok(Span { start: i, end })
     }
 
     /// A value the profile does not read.

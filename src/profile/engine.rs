@@ -17,6 +17,8 @@ pub(crate) struct Ctx<'r> {
     pub full: bool,
     /// The whole body is already validated (see `Walker::trusted`).
     pub trusted: bool,
+    /// Values of a trusted body whose extent is known (sorted by start; see `Walker::known`).
+    pub known: &'r [Span],
     pub arena: &'r Bump,
     pub cache: &'r mut FragmentCache,
     /// Scratch text buffers (cleared, never shrunk).
@@ -38,6 +40,7 @@ impl<'r> Ctx<'r> {
             rules: self.rules,
             full: self.full,
             trusted: self.trusted,
+            known: self.known,
             reject_duplicates,
             formats: self.config.profile == crate::config::Profile::Native,
             signals: crate::extract::SignalMembers::of(self.config),

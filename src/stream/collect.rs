@@ -18,7 +18,7 @@
 use super::scanner::Mode;
 use crate::canonicalize::text::{decode_escape, SurrogateRule};
 use crate::error::{Error, ErrorKind};
-use crate::extract::{List, Name, SignalMembers};
+use crate::extract::{List, Name, SignalMembers, Span};
 use crate::scan::{self, BitStack, Rules};
 
 /// The root members the profiles read as whole values (first occurrence each); native also
@@ -218,6 +218,8 @@ pub(crate) struct Collector {
     /// The reduced body.
     pub(crate) reduced: Vec<u8>,
     segments: Vec<Segment>,
+    /// The copied root values, where they lie in the reduced body (for the replay).
+    pub(crate) known: Vec<Span>,
     /// The root value is an object (`None` before it starts).
     root_object: Option<bool>,
     seen: [bool; FIELDS.len()],
@@ -271,6 +273,7 @@ impl Collector {
         self.native = native;
         self.reduced.clear();
         self.segments.clear();
+        self.known.clear();
         self.root_object = None;
         self.seen = [false; FIELDS.len()];
         self.messages = None;
@@ -311,7 +314,7 @@ impl Collector {
     /// How values the walker does not read are skipped.
     fn skip_mode(&self) -> Mode {
         if self.full {
-            Mode::Strict
+            Mode::Opaque
         } else {
             Mode::Loose
         }
@@ -374,6 +377,19 @@ impl Collector {
         scan::check_utf8(bytes).map_err(|e| Error::new(e.kind(), at + e.offset()))
     }
 
+    /// The values at depth 2 are items of a list whose items are no longer read, under
+    /// Extracted validation: each is skipped loosely and nothing is recorded for it, so the
+    /// scanner need not report them ([`Collector::value_start`] and
+    /// [`Collector::value_end`] would do nothing but say [`Mode::Loose`]).
+    pub(crate) fn items_skipped(&self) -> bool {
+        match self.current {
+            Some(Current::List(l)) => {
+                !self.full && self.lists[l as usize].is_some_and(|s| !s.reading)
+            }
+            _ => false,
+        }
+    }
+
     /// Inside an object item of the list being walked (its members are at depth 3).
     fn in_item(&self) -> bool {
         matches!(self.current, Some(Current::List(_))) && self.item.is_some_and(|i| i.object)
@@ -397,11 +413,28 @@ impl Collector {
         if !((depth == 1 && self.root_is_object()) || (depth == 3 && self.in_item())) {
             return Ok(());
         }
-        self.copy(b, base, end);
-        self.capture = None;
         self.last_event = end;
-        self.utf8(&self.name, self.name_at)?;
-        let inner = &self.name[1..self.name.len() - 1];
+        let from = self.capture.take().map_or(end, |c| c.from);
+        // An item's member name that lies in this slice (nearly all of them) is read where it
+        // is; a root member's is copied, since the reduced body repeats it.
+        let in_slice = depth == 3 && self.name.is_empty() && from >= base;
+        let mut name = std::mem::take(&mut self.name);
+        let r = if in_slice {
+            self.read_name(depth, &b[from - base..end - base], from)
+        } else {
+            name.extend_from_slice(&b[from - base..end - base]);
+            self.read_name(depth, &name, self.name_at)
+        };
+        self.name = name;
+        r
+    }
+
+    /// What a complete name (`bytes`, with its quotes, from body offset `at`) means here.
+    fn read_name(&mut self, depth: usize, bytes: &[u8], at: usize) -> Result<(), Error> {
+        self.utf8(bytes, at)?;
+        let inner = bytes
+            .get(1..bytes.len().saturating_sub(1))
+            .unwrap_or_default();
         let name = Name {
             raw: inner,
             escaped: inner.contains(&b'\\'),
@@ -419,7 +452,7 @@ impl Collector {
                 Member::Other
             });
         } else if let Some(item) = self.item.as_mut() {
-            item.named = ITEM_FIELDS.iter().position(|f| name.is(f));
+            item.named = item_field(name);
         }
         if self.native {
             let buf = if depth == 1 {
@@ -461,10 +494,10 @@ impl Collector {
             1 if self.root_is_object() => self.member_start(at, first),
             2 => match self.current {
                 Some(Current::List(l)) => self.item_start(l, first),
-                _ => Mode::Strict,
+                _ => Mode::Opaque,
             },
             3 if self.in_item() => self.field_start(at),
-            _ => Mode::Strict,
+            _ => Mode::Opaque,
         }
     }
 
@@ -478,7 +511,7 @@ impl Collector {
                 self.seen[i] = true;
                 self.member_prefix();
                 self.start_capture(at, Dest::Reduced);
-                (Current::Taken(Dest::Reduced), Mode::Strict)
+                (Current::Taken(Dest::Reduced), Mode::Opaque)
             }
             Member::Messages if self.messages.is_none() => {
                 self.messages = Some(first == b'[');
@@ -531,12 +564,12 @@ impl Collector {
             }
             b'"' if keep_string => {
                 self.start_capture(at, Dest::Reduced);
-                (Current::Taken(Dest::Reduced), Mode::Strict)
+                (Current::Taken(Dest::Reduced), Mode::Opaque)
             }
             b'"' => {
                 self.reduced.extend_from_slice(b"null");
                 self.start_capture(at, Dest::Check);
-                (Current::Taken(Dest::Check), Mode::Strict)
+                (Current::Taken(Dest::Check), Mode::Opaque)
             }
             _ => {
                 self.reduced.extend_from_slice(b"null");
@@ -603,7 +636,7 @@ impl Collector {
         // role and type are always read (validated now); content and text only when the
         // item turns out to need them (skipped now, validated then).
         let mode = match f {
-            ROLE | TYPE => Mode::Strict,
+            ROLE | TYPE => Mode::Opaque,
             _ => self.skip_mode(),
         };
         let list = match self.current {
@@ -666,6 +699,10 @@ impl Collector {
                             Dest::Reduced => {
                                 let s = *self.segments.last().expect("a segment per capture");
                                 self.utf8(&self.reduced[s.at..s.at + s.len], s.orig)?;
+                                self.known.push(Span {
+                                    start: s.at,
+                                    end: s.at + s.len,
+                                });
                             }
                             _ => self.utf8(&self.check, self.check_at)?,
                         }
@@ -846,9 +883,25 @@ impl Collector {
     }
 }
 
+/// Which of [`ITEM_FIELDS`] a member name is (met for every member of every item read).
+#[inline]
+fn item_field(name: Name<'_>) -> Option<usize> {
+    if name.escaped {
+        return ITEM_FIELDS.iter().position(|f| name.is(f));
+    }
+    match name.raw {
+        b"role" => Some(ROLE),
+        b"content" => Some(CONTENT),
+        b"type" => Some(TYPE),
+        b"text" => Some(TEXT),
+        b"parts" => Some(PARTS),
+        _ => None,
+    }
+}
+
 /// Is the JSON value `v` (a whole copied value) a string whose decoded value is `want`?
 fn string_is(v: &[u8], want: &str) -> bool {
-    let whole = crate::extract::Span {
+    let whole = Span {
         start: 0,
         end: v.len(),
     };

@@ -15,14 +15,17 @@
 //!   whole: the only case where the carry outgrows a block).
 //!
 //! Events at nesting depth 3 or less (the root object, the message list, its items) go to
-//! the [`Collector`], which decides what to keep and may ask for a value to be skipped
-//! loosely (Extracted validation: brackets counted, strings found, nothing else checked),
-//! exactly as the one-shot walker skips it.
+//! the [`Collector`], which decides what to keep. For each value it says how to scan it
+//! ([`Mode`]): validated with its events reported, validated in silence (nothing inside it
+//! interests the collector: a history item the profile no longer reads, the inside of a
+//! fragment being copied), or skipped loosely (Extracted validation: brackets counted,
+//! strings found, nothing else checked), exactly as the one-shot walker skips it.
 
 use super::collect::Collector;
 use crate::error::{Error, ErrorKind};
 use crate::scan::block::{block_at, Classes, Masks};
-use crate::scan::{read_hex4, scan_literal, scan_number, BitStack, Rules};
+use crate::scan::simd::SkipState;
+use crate::scan::{read_hex4, scan_literal, scan_number, skip_ws, BitStack, Rules};
 
 /// Bytes a block needs after it before it can be processed (a surrogate pair read from the
 /// block's last byte needs 11).
@@ -52,8 +55,10 @@ enum State {
 /// How the collector wants a value read.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum Mode {
-    /// Validated (RFC 8259 plus the profile's rules).
+    /// Validated (RFC 8259 plus the profile's rules), the events inside reported.
     Strict,
+    /// Validated, but nothing inside is reported (only the value's end).
+    Opaque,
     /// Skipped as the one-shot walker skips under Extracted validation: a container to its
     /// matching bracket (any bracket kind counts), a string to its closing quote.
     Loose,
@@ -82,6 +87,9 @@ pub(crate) struct Scanner {
     /// The previous block held no quote, backslash or control byte.
     quiet: bool,
     loose: Loose,
+    /// The deepest level whose events the collector hears: [`SHALLOW`], or less inside an
+    /// [`Mode::Opaque`] container (its own level, so that its end is heard).
+    report: usize,
 }
 
 impl Default for Scanner {
@@ -96,6 +104,7 @@ impl Default for Scanner {
             paired_low: usize::MAX,
             quiet: false,
             loose: Loose::Off,
+            report: SHALLOW,
         }
     }
 }
@@ -159,10 +168,153 @@ fn value_done(
 ) -> Result<(), Error> {
     let d = sc.stack.len();
     sc.state = if d == 0 { State::End } else { State::After };
-    if d <= SHALLOW {
+    if d <= sc.report {
+        // Inside an opaque container nothing ends at its level but the container itself.
+        sc.report = SHALLOW;
         co.value_end(d, end, b, base)?;
     }
     Ok(())
+}
+
+/// What became of a container opened at `p`.
+enum Opened {
+    /// Pushed on the stack: scanned strictly (its events reported or not).
+    Pushed,
+    /// Skipped loosely and already over: the scan goes on at this slice position.
+    Jumped(usize),
+    /// Skipped loosely, not over: the skip kernel stopped at this slice position (the
+    /// scanner's loose state says where it stands).
+    Skipping(usize),
+    /// Skipped loosely, bracket by bracket from the byte after it (too few bytes follow it
+    /// for the skip kernel).
+    Loose,
+}
+
+/// The loose skip of a container stands at `state`: the scanner keeps that between blocks.
+fn hold_skip(sc: &mut Scanner, state: SkipState) {
+    sc.loose = Loose::Container(state.depth() as u64);
+    sc.in_string = state.in_string();
+    sc.bs_carry = state.escaped();
+    // A token cannot run on from inside the container to after it (a bracket ends it).
+    sc.scalar_carry = false;
+    sc.quiet = false;
+}
+
+/// A `{` or `[` at slice position `p` where a value may start.
+#[inline(always)]
+fn open_container(
+    sc: &mut Scanner,
+    co: &mut Collector,
+    b: &[u8],
+    base: usize,
+    p: usize,
+    rules: Rules,
+) -> Result<Opened, Error> {
+    let x = b[p];
+    let d = sc.stack.len();
+    if d <= sc.report {
+        match co.value_start(d, base + p, x) {
+            Mode::Strict => {}
+            Mode::Opaque => sc.report = d,
+            Mode::Loose => {
+                // Skipped containers are jumped by the bracket-matching kernel the one-shot
+                // walker uses (whose rules loose mode restates), in its resumable form: it
+                // stops at the end of the slice and goes on with the next one.
+                let mut state = SkipState::default();
+                return match (rules.kernels.skip_resume)(b, p, &mut state) {
+                    Ok(end) => {
+                        value_done(sc, co, base + end, b, base)?;
+                        Ok(Opened::Jumped(end))
+                    }
+                    Err(next) if next > p => {
+                        hold_skip(sc, state);
+                        Ok(Opened::Skipping(next))
+                    }
+                    Err(_) => {
+                        sc.loose = Loose::Container(1);
+                        Ok(Opened::Loose)
+                    }
+                };
+            }
+        }
+    }
+    if d + 1 > rules.max_depth {
+        return err(ErrorKind::TooDeep, base + p);
+    }
+    sc.stack.push(x == b'{');
+    sc.state = if x == b'{' {
+        State::NameOrClose
+    } else {
+        State::ValueOrClose
+    };
+    Ok(Opened::Pushed)
+}
+
+/// A container was jumped up to `at`: while a `,` and another container follow in the slice
+/// (the next item of a run of skipped history), open that one here too, without a block
+/// scan. Returns where the block scan goes on.
+#[inline(always)]
+fn jump_run(
+    sc: &mut Scanner,
+    co: &mut Collector,
+    b: &[u8],
+    base: usize,
+    mut at: usize,
+    rules: Rules,
+) -> Result<usize, Error> {
+    // Outside any string, at a known state.
+    sc.in_string = false;
+    sc.bs_carry = false;
+    sc.scalar_carry = false;
+    sc.quiet = false;
+    if sc.state != State::After || sc.stack.top() != Some(false) {
+        return Ok(at);
+    }
+    if sc.stack.len() == 2 && co.items_skipped() {
+        // The rest of the message list: the collector would only say "loose" to each item.
+        loop {
+            let comma = skip_ws(b, at);
+            if b.get(comma) != Some(&b',') {
+                return Ok(at);
+            }
+            let next = skip_ws(b, comma + 1);
+            if !matches!(b.get(next), Some(b'{' | b'[')) {
+                return Ok(at);
+            }
+            let mut state = SkipState::default();
+            match (rules.kernels.skip_resume)(b, next, &mut state) {
+                Ok(end) => at = end,
+                Err(stop) if stop > next => {
+                    sc.state = State::Value;
+                    hold_skip(sc, state);
+                    return Ok(stop);
+                }
+                Err(_) => {
+                    sc.state = State::Value;
+                    sc.loose = Loose::Container(1);
+                    return Ok(next + 1);
+                }
+            }
+        }
+    }
+    // Exactly the strict grammar's steps for `,` and `{`/`[` in a list (state `After`).
+    while sc.state == State::After && sc.stack.top() == Some(false) {
+        let comma = skip_ws(b, at);
+        if b.get(comma) != Some(&b',') {
+            break;
+        }
+        let next = skip_ws(b, comma + 1);
+        if !matches!(b.get(next), Some(b'{' | b'[')) {
+            break;
+        }
+        sc.state = State::Value;
+        match open_container(sc, co, b, base, next, rules)? {
+            Opened::Jumped(end) => at = end,
+            Opened::Skipping(stop) => return Ok(stop),
+            Opened::Pushed | Opened::Loose => return Ok(next + 1),
+        }
+    }
+    Ok(at)
 }
 
 /// Scans `b` (the body's bytes from absolute offset `base`) from `pos` on, block by block,
@@ -186,6 +338,26 @@ pub(crate) fn run_with<C: Fn(&[u8; 64]) -> Classes>(
     // Spaces are inert: the last, partial block is padded with them.
     let mut pad = [b' '; 64];
     'blocks: while pos < len {
+        if let Loose::Container(depth) = sc.loose {
+            // A loose skip goes on with the kernel, whole blocks at a time; a tail of fewer
+            // than 64 bytes waits for more bytes, or at the end goes bracket by bracket below.
+            let mut state = SkipState::within(depth as usize, sc.in_string, sc.bs_carry);
+            match (rules.kernels.skip_resume)(b, pos, &mut state) {
+                Ok(end) => {
+                    sc.loose = Loose::Off;
+                    value_done(sc, co, base + end, b, base)?;
+                    pos = jump_run(sc, co, b, base, end, rules)?;
+                    continue 'blocks;
+                }
+                Err(next) => {
+                    hold_skip(sc, state);
+                    pos = next;
+                    if pos >= len {
+                        break;
+                    }
+                }
+            }
+        }
         if !eof && pos + 64 + LOOKAHEAD > len {
             break;
         }
@@ -274,13 +446,13 @@ pub(crate) fn run_with<C: Fn(&[u8; 64]) -> Classes>(
                     match sc.state {
                         State::Value | State::ValueOrClose => {
                             sc.string_is_name = false;
-                            if d <= SHALLOW && co.value_start(d, base + p, x) == Mode::Loose {
+                            if d <= sc.report && co.value_start(d, base + p, x) == Mode::Loose {
                                 sc.loose = Loose::Str;
                             }
                         }
                         State::Name | State::NameOrClose => {
                             sc.string_is_name = true;
-                            if d <= SHALLOW {
+                            if d <= sc.report {
                                 co.name_start(d, base + p);
                             }
                         }
@@ -291,7 +463,7 @@ pub(crate) fn run_with<C: Fn(&[u8; 64]) -> Classes>(
                 // A closing quote.
                 if sc.string_is_name {
                     sc.state = State::Colon;
-                    if d <= SHALLOW {
+                    if d <= sc.report {
                         co.name_end(d, base + p + 1, b, base)?;
                     }
                     continue;
@@ -325,33 +497,19 @@ pub(crate) fn run_with<C: Fn(&[u8; 64]) -> Classes>(
             } else if c.structural & m != 0 {
                 match (x, sc.state) {
                     (b'{' | b'[', State::Value | State::ValueOrClose) => {
-                        let d = sc.stack.len();
-                        if d <= SHALLOW && co.value_start(d, base + p, x) == Mode::Loose {
-                            // A skipped container that ends inside this slice (the usual case
-                            // for a history item) is jumped by the bracket-matching kernel the
-                            // one-shot walker uses, whose rules loose mode restates; then the
-                            // scan starts again right after it. Otherwise, bracket by bracket.
-                            if let Some(end) = (rules.kernels.skip_container)(b, p) {
-                                value_done(sc, co, base + end, b, base)?;
-                                sc.in_string = false;
-                                sc.bs_carry = false;
-                                sc.scalar_carry = false;
-                                sc.quiet = false;
-                                pos = end;
+                        match open_container(sc, co, b, base, p, rules)? {
+                            Opened::Pushed | Opened::Loose => {}
+                            Opened::Skipping(stop) => {
+                                pos = stop;
                                 continue 'blocks;
                             }
-                            sc.loose = Loose::Container(1);
-                            continue;
+                            Opened::Jumped(end) => {
+                                // Start again after the jumped container (and the items
+                                // jumped after it), where the state is known.
+                                pos = jump_run(sc, co, b, base, end, rules)?;
+                                continue 'blocks;
+                            }
                         }
-                        if d + 1 > rules.max_depth {
-                            return err(ErrorKind::TooDeep, base + p);
-                        }
-                        sc.stack.push(x == b'{');
-                        sc.state = if x == b'{' {
-                            State::NameOrClose
-                        } else {
-                            State::ValueOrClose
-                        };
                     }
                     (b'}', State::NameOrClose | State::After) if sc.stack.top() == Some(true) => {
                         sc.stack.pop();
@@ -398,7 +556,7 @@ pub(crate) fn run_with<C: Fn(&[u8; 64]) -> Classes>(
                     };
                     return err(kind, base + end);
                 }
-                if d <= SHALLOW {
+                if d <= sc.report {
                     co.value_start(d, base + p, x);
                 }
                 value_done(sc, co, base + end, b, base)?;

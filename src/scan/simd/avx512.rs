@@ -12,7 +12,7 @@ use core::arch::x86_64::{
 
 use super::vector::Vector;
 use super::x86::prefix_xor_clmul;
-use super::{Backend, Kernels};
+use super::{Backend, Kernels, SkipState};
 
 #[derive(Clone, Copy)]
 pub(super) struct Avx512(__m512i);
@@ -75,6 +75,12 @@ unsafe fn skip_container_avx512(hay: &[u8], open_at: usize) -> Option<usize> {
     unsafe { super::skip_container::skip_container::<Avx512>(hay, open_at) }
 }
 
+#[target_feature(enable = "avx512f,avx512bw,popcnt,pclmulqdq")]
+unsafe fn skip_resume_avx512(hay: &[u8], at: usize, state: &mut SkipState) -> Result<usize, usize> {
+    // SAFETY: our caller guarantees AVX-512F/BW, POPCNT and PCLMULQDQ (see `skip_resume`).
+    unsafe { super::skip_container::skip_resume::<Avx512>(hay, at, state) }
+}
+
 fn string_special(hay: &[u8], from: usize) -> usize {
     // SAFETY: this function is private and only reachable through `KERNELS`, which `kernels()`
     // hands out only after checking AVX-512F, AVX-512BW, POPCNT and PCLMULQDQ at run time.
@@ -86,10 +92,16 @@ fn skip_container(hay: &[u8], open_at: usize) -> Option<usize> {
     unsafe { skip_container_avx512(hay, open_at) }
 }
 
+fn skip_resume(hay: &[u8], at: usize, state: &mut SkipState) -> Result<usize, usize> {
+    // SAFETY: as in `string_special`: only reachable after the run-time check in `kernels()`.
+    unsafe { skip_resume_avx512(hay, at, state) }
+}
+
 static KERNELS: Kernels = Kernels {
     backend: Backend::Avx512,
     string_special,
     skip_container,
+    skip_resume,
 };
 
 /// The AVX-512 kernels, if this CPU (and OS: the detection includes the ZMM state) supports

@@ -30,6 +30,7 @@ mod portable;
 // Without an x86 back end, only the tests run the block kernel (with SWAR).
 #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 mod skip_container;
+pub(crate) use skip_container::SkipState;
 mod string_special;
 mod vector;
 
@@ -160,6 +161,11 @@ pub(crate) struct Kernels {
     /// `hay[open_at]` is not `{` or `[` (including `open_at >= hay.len()`). Any bytes are
     /// accepted (invalid UTF-8, unterminated strings) without panicking.
     pub skip_container: fn(hay: &[u8], open_at: usize) -> Option<usize>,
+    /// `skip_container` in steps: goes on with a skip that stands at `state`, over the whole
+    /// 64-byte blocks of `hay` from `at`. `Ok(end)` as `skip_container`'s `Some(end)`, or
+    /// `Err(next)`: the first byte not scanned (fewer than 64 are left), `state` updated.
+    /// `SkipState::default()` at an opening bracket starts a skip.
+    pub skip_resume: fn(hay: &[u8], at: usize, state: &mut SkipState) -> Result<usize, usize>,
 }
 
 impl std::fmt::Debug for Kernels {

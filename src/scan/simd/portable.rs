@@ -17,7 +17,7 @@
 #![warn(clippy::undocumented_unsafe_blocks)]
 
 use super::vector::Vector;
-use super::{Backend, Kernels};
+use super::{Backend, Kernels, SkipState};
 
 const LO7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
 const HI: u64 = 0x8080_8080_8080_8080;
@@ -155,9 +155,17 @@ pub(super) fn skip_container_blocks(hay: &[u8], open_at: usize) -> Option<usize>
     unsafe { super::skip_container::skip_container::<Swar>(hay, open_at) }
 }
 
+/// The shared block kernel with SWAR, resumable (the streaming scanner's loose skips): the
+/// byte loop above cannot stop and resume inside a string, and a resumed skip is long.
+fn skip_resume(hay: &[u8], at: usize, state: &mut SkipState) -> Result<usize, usize> {
+    // SAFETY: the portable back end runs on every CPU.
+    unsafe { super::skip_container::skip_resume::<Swar>(hay, at, state) }
+}
+
 /// The portable kernel table: always available.
 pub(super) static KERNELS: Kernels = Kernels {
     backend: Backend::Portable,
     string_special,
     skip_container,
+    skip_resume,
 };

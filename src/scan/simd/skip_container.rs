@@ -14,7 +14,7 @@
 //! Step 2 treats every backslash as an escape, but the contract says a backslash escapes only
 //! inside a string (outside one it is just a byte, as in the invalid text `[\"]`, where the
 //! quote opens a string). When the masks show a backslash outside a string, that block is
-//! re-scanned byte by byte ([`Scan::block_exact`]); on any text where every backslash is
+//! re-scanned byte by byte ([`SkipState::block_exact`]); on any text where every backslash is
 //! inside a string (every valid JSON text) both readings agree, so the fallback never runs.
 #![allow(unsafe_code)]
 #![deny(unsafe_op_in_unsafe_fn)]
@@ -34,7 +34,7 @@ pub(super) unsafe fn skip_container<V: Vector>(hay: &[u8], open_at: usize) -> Op
         return None;
     }
     let len = hay.len();
-    let mut scan = Scan::default();
+    let mut scan = SkipState::default();
     let mut at = open_at;
     while let Some(block) = hay[at..].first_chunk::<64>() {
         // SAFETY: the caller verified `V`'s ISA.
@@ -123,9 +123,34 @@ unsafe fn structural_bits<V: Vector>(block: &[u8; 64]) -> Structural {
     }
 }
 
-/// What one block hands to the next.
-#[derive(Default)]
-struct Scan {
+/// Resumes a skip (the streaming scanner's, across chunks): runs the block algorithm over the
+/// whole 64-byte blocks of `hay` from `at`, `state` saying where the skip stands. `Ok` with the
+/// index just past the closing bracket, or `Err` with the index of the first byte not scanned
+/// (fewer than 64 bytes are left from there), `state` then updated. Starting with
+/// `SkipState::default()` at an opening bracket finds what [`skip_container`] finds.
+///
+/// # Safety
+/// `V`'s ISA is available on this CPU.
+#[inline(always)]
+pub(super) unsafe fn skip_resume<V: Vector>(
+    hay: &[u8],
+    mut at: usize,
+    state: &mut SkipState,
+) -> Result<usize, usize> {
+    while let Some(block) = hay.get(at..).and_then(|h| h.first_chunk::<64>()) {
+        // SAFETY: the caller verified `V`'s ISA.
+        let found = unsafe { state.block::<V>(structural_bits::<V>(block), block) };
+        if let Some(end) = found {
+            return Ok(at + end);
+        }
+        at += 64;
+    }
+    Err(at)
+}
+
+/// What one block hands to the next: where a skip stands between blocks.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct SkipState {
     /// Containers open so far, the first bracket included (it is 0 only before that bracket:
     /// the scan returns as soon as it drops back to 0).
     depth: usize,
@@ -136,7 +161,31 @@ struct Scan {
     escaped: u64,
 }
 
-impl Scan {
+impl SkipState {
+    /// A skip `depth >= 1` brackets deep, the next byte inside a string or not, escaped or not.
+    pub(crate) fn within(depth: usize, in_string: bool, escaped: bool) -> SkipState {
+        SkipState {
+            depth,
+            in_string: if in_string { !0 } else { 0 },
+            escaped: escaped as u64,
+        }
+    }
+
+    /// Brackets still open.
+    pub(crate) fn depth(&self) -> usize {
+        self.depth
+    }
+
+    /// The next byte is inside a string.
+    pub(crate) fn in_string(&self) -> bool {
+        self.in_string != 0
+    }
+
+    /// The next byte is escaped (inside a string, after an odd backslash run).
+    pub(crate) fn escaped(&self) -> bool {
+        self.escaped != 0
+    }
+
     /// Scans one block given its classes; `bytes` are the same bytes (64 of them, or fewer in
     /// the tail), for the exact fallback. Returns the offset just past the closing bracket.
     ///

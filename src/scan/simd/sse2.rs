@@ -11,7 +11,7 @@ use core::arch::x86_64::{
 };
 
 use super::vector::Vector;
-use super::{Backend, Kernels};
+use super::{Backend, Kernels, SkipState};
 
 #[derive(Clone, Copy)]
 pub(super) struct Sse2(__m128i);
@@ -73,6 +73,12 @@ unsafe fn skip_container_sse2(hay: &[u8], open_at: usize) -> Option<usize> {
     unsafe { super::skip_container::skip_container::<Sse2>(hay, open_at) }
 }
 
+#[target_feature(enable = "sse2")]
+unsafe fn skip_resume_sse2(hay: &[u8], at: usize, state: &mut SkipState) -> Result<usize, usize> {
+    // SAFETY: our caller guarantees SSE2 (see `skip_resume`).
+    unsafe { super::skip_container::skip_resume::<Sse2>(hay, at, state) }
+}
+
 fn string_special(hay: &[u8], from: usize) -> usize {
     // SAFETY: this function is private and only reachable through `KERNELS`, which `kernels()`
     // hands out only after checking SSE2 at run time.
@@ -84,10 +90,16 @@ fn skip_container(hay: &[u8], open_at: usize) -> Option<usize> {
     unsafe { skip_container_sse2(hay, open_at) }
 }
 
+fn skip_resume(hay: &[u8], at: usize, state: &mut SkipState) -> Result<usize, usize> {
+    // SAFETY: as in `string_special`: only reachable after the run-time check in `kernels()`.
+    unsafe { skip_resume_sse2(hay, at, state) }
+}
+
 static KERNELS: Kernels = Kernels {
     backend: Backend::Sse2,
     string_special,
     skip_container,
+    skip_resume,
 };
 
 /// The SSE2 kernels, if this CPU has SSE2 (every x86-64 CPU does).

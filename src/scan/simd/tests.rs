@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 
 use proptest::prelude::*;
 
-use super::{active, kernels, parse_backend_env, Backend};
+use super::{active, kernels, parse_backend_env, Backend, SkipState};
 
 // ---------------------------------------------------------------------------------------------
 // Oracles: one byte at a time, explicit state, straight from the contract.
@@ -55,6 +55,35 @@ fn naive_skip_container(hay: &[u8], open_at: usize) -> Option<usize> {
     None
 }
 
+/// Where the skip of the container at `open_at` stands just before `hay[upto]`: `Err(end)` if
+/// it closed before (`end` just past the bracket), else `(depth, in_string, escaped)`.
+fn naive_skip_state(hay: &[u8], open_at: usize, upto: usize) -> Result<(usize, bool, bool), usize> {
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    for (i, &b) in hay[..upto].iter().enumerate().skip(open_at) {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if b == b'\\' {
+                escaped = true;
+            } else if b == b'"' {
+                in_string = false;
+            }
+        } else if b == b'"' {
+            in_string = true;
+        } else if b == b'{' || b == b'[' {
+            depth += 1;
+        } else if b == b'}' || b == b']' {
+            depth -= 1;
+            if depth == 0 {
+                return Err(i + 1);
+            }
+        }
+    }
+    Ok((depth, in_string, escaped))
+}
+
 // ---------------------------------------------------------------------------------------------
 // Harness.
 
@@ -63,6 +92,7 @@ struct Impl {
     name: &'static str,
     string_special: fn(&[u8], usize) -> usize,
     skip_container: fn(&[u8], usize) -> Option<usize>,
+    skip_resume: fn(&[u8], usize, &mut SkipState) -> Result<usize, usize>,
 }
 
 /// The kernel tables of every back end this CPU runs (the others are reported once), plus
@@ -74,6 +104,7 @@ fn under_test() -> &'static [Impl] {
             name: "portable-blocks",
             string_special: super::portable::KERNELS.string_special,
             skip_container: super::portable::skip_container_blocks,
+            skip_resume: super::portable::KERNELS.skip_resume,
         }];
         for b in Backend::ALL {
             match kernels(b) {
@@ -81,6 +112,7 @@ fn under_test() -> &'static [Impl] {
                     name: b.name(),
                     string_special: k.string_special,
                     skip_container: k.skip_container,
+                    skip_resume: k.skip_resume,
                 }),
                 None => eprintln!(
                     "scan::simd tests: back end `{}` is not available on this CPU: NOT tested",
@@ -125,6 +157,65 @@ fn check_skip_container_at(hay: &[u8], open_at: usize) {
             k.name,
             show(hay)
         );
+        if matches!(hay.get(open_at), Some(b'{' | b'[')) {
+            check_skip_resume(k, hay, open_at);
+        }
+    }
+}
+
+/// `skip_resume` as the streaming scanner drives it: the skip of the container at `open_at`
+/// over growing prefixes of `hay` (cut every `step` bytes, for a few steps), resumed where it
+/// stopped. Each stop must be a whole number of blocks on, less than a block from the end of
+/// the prefix, with the oracle's state there; a find must be the oracle's.
+fn check_skip_resume(k: &Impl, hay: &[u8], open_at: usize) {
+    // Small steps on short inputs only: every resumed call scans at most one block then.
+    let len = hay.len() - open_at;
+    let steps: &[usize] = if len <= 512 {
+        &[1, 7, 64, 100]
+    } else {
+        &[64, 100, 4096]
+    };
+    for &step in steps.iter().chain([&len]) {
+        let mut state = SkipState::default();
+        let mut at = open_at;
+        let mut cut = (open_at + step).min(hay.len());
+        loop {
+            let what = || {
+                format!(
+                    "skip_resume [{}] at {open_at} step {step} cut {cut} in {}",
+                    k.name,
+                    show(hay)
+                )
+            };
+            match (k.skip_resume)(&hay[..cut], at, &mut state) {
+                Ok(end) => {
+                    assert_eq!(Some(end), naive_skip_container(hay, open_at), "{}", what());
+                    break;
+                }
+                Err(next) => {
+                    assert!(
+                        next >= at && (next - at).is_multiple_of(64),
+                        "{}: stop {next}",
+                        what()
+                    );
+                    assert!(cut - next < 64, "{}: stop {next}", what());
+                    let want = naive_skip_state(hay, open_at, next);
+                    let got = (state.depth(), state.in_string(), state.escaped());
+                    match want {
+                        Ok(w) if next > open_at => {
+                            assert_eq!(got, w, "{}: state at {next}", what())
+                        }
+                        Ok(_) => assert_eq!(state, SkipState::default(), "{}", what()),
+                        Err(end) => panic!("{}: closed at {end}, not found", what()),
+                    }
+                    at = next;
+                }
+            }
+            if cut == hay.len() {
+                break;
+            }
+            cut = (cut + step).min(hay.len());
+        }
     }
 }
 
