@@ -19,6 +19,12 @@ body, GB/s of the one-shot call and of streaming in 16 KiB and 64 KiB chunks, an
 stream / one-shot of throughputs (= time(one-shot) / time(stream): 1 means as fast, 0.85 is
 the issue #4 target of "within 15%"; a ratio below it is marked with a `!`).
 
+From `streaming-paired.jsonl` beside the criterion results (written by the `paired`
+functions of `cargo bench --bench streaming`), the table "Streaming, paired rounds": per body
+and profile, the median over rounds of time(one-shot) / time(stream) measured back to back
+in the same round, which shared-machine drift does not move as it moves the ratio of two
+medians measured seconds apart; `!` below 0.85 as above. Printed only when the file exists.
+
 Either bench's tables are printed when its results are present. Python 3 standard library
 only.
 """
@@ -141,6 +147,7 @@ def main():
         every_function(groups, names)
     if streams:
         streaming(groups, streams)
+    streaming_paired(root)
 
 
 # `cargo bench --bench streaming`: groups `streaming/<body>`, functions `<profile>/<variant>`.
@@ -177,6 +184,60 @@ def streaming(groups, names):
                     cell += " !"
                 row.append(cell)
             print("| " + " | ".join(row) + " |")
+
+
+STREAM_PAIRED_FILE = "streaming-paired.jsonl"
+
+
+def streaming_paired(root):
+    """The "Streaming, paired rounds" table from `<root>/streaming-paired.jsonl`, if any."""
+    path = root / STREAM_PAIRED_FILE
+    if not path.is_file():
+        return
+    rows = {}  # group -> {"bytes": n, profile: record}
+    for line in path.read_text().splitlines():
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        group = rec.get("group")
+        if not group or not group.startswith(STREAM_PREFIX):
+            continue
+        row = rows.setdefault(group, {"bytes": rec.get("bytes")})
+        row[rec.get("profile")] = rec
+    if not rows:
+        return
+    names = sorted(rows, key=lambda g: group_order(g[len(STREAM_PREFIX):]))
+    profiles = [p for p in STREAM_PROFILES if any(p in rows[n] for n in names)]
+    print(f"\nStreaming, paired rounds (`{STREAM_PAIRED_FILE}`): per round, one-shot, stream-16K "
+          "and stream-64K timed back to back on the same body; ratio = median over rounds of "
+          "time(one-shot) / time(stream) (= throughput(stream) / throughput(one-shot)), `!` "
+          f"below {STREAM_TARGET}.\n")
+    head = ["body", "size"]
+    for p in profiles:
+        head += [f"`{p}` 16K", f"`{p}` 64K"]
+    print("| " + " | ".join(head) + " |")
+    print("|---|" + "---:|" * (len(head) - 1))
+    counts = []
+    for name in names:
+        row = [name[len(STREAM_PREFIX):], fmt_bytes(rows[name]["bytes"])]
+        for p in profiles:
+            rec = rows[name].get(p)
+            if rec is not None and rec.get("rounds") is not None:
+                counts.append(rec["rounds"])
+            for key in ("ratio_16k", "ratio_64k"):
+                r = None if rec is None else rec.get(key)
+                cell = "-" if r is None else f"{r:.2f}"
+                if r is not None and r < STREAM_TARGET:
+                    cell += " !"
+                row.append(cell)
+        print("| " + " | ".join(row) + " |")
+    if counts:
+        lo, hi = min(counts), max(counts)
+        n = f"{lo}" if lo == hi else f"{lo} to {hi}"
+        print(f"\nRounds per body and profile: {n}.")
 
 
 def speedups(groups, names, HEADLINE):

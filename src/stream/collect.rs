@@ -435,24 +435,10 @@ impl Collector {
         let inner = bytes
             .get(1..bytes.len().saturating_sub(1))
             .unwrap_or_default();
-        let name = Name {
-            raw: inner,
-            escaped: inner.contains(&b'\\'),
-        };
         if depth == 1 {
-            self.member = Some(if let Some(i) = FIELDS.iter().position(|f| name.is(f)) {
-                Member::Field(i)
-            } else if name.is("messages") {
-                Member::Messages
-            } else if name.is("input") {
-                Member::Input
-            } else if name.is("contents") {
-                Member::Contents
-            } else {
-                Member::Other
-            });
+            self.member = Some(member_of(inner));
         } else if let Some(item) = self.item.as_mut() {
-            item.named = item_field(name);
+            item.named = item_field(inner);
         }
         if self.native {
             let buf = if depth == 1 {
@@ -883,18 +869,47 @@ impl Collector {
     }
 }
 
-/// Which of [`ITEM_FIELDS`] a member name is (met for every member of every item read).
-#[inline]
-fn item_field(name: Name<'_>) -> Option<usize> {
-    if name.escaped {
-        return ITEM_FIELDS.iter().position(|f| name.is(f));
+/// Which root member a name (the inside of its string token) is.
+fn member_of(raw: &[u8]) -> Member {
+    let name = Name {
+        raw,
+        escaped: raw.contains(&b'\\'),
+    };
+    // Without escapes, plain byte comparisons (a length test first): no decoding.
+    let is = |want: &str| {
+        if name.escaped {
+            name.is(want)
+        } else {
+            raw == want.as_bytes()
+        }
+    };
+    if let Some(i) = FIELDS.iter().position(|f| is(f)) {
+        Member::Field(i)
+    } else if is("messages") {
+        Member::Messages
+    } else if is("input") {
+        Member::Input
+    } else if is("contents") {
+        Member::Contents
+    } else {
+        Member::Other
     }
-    match name.raw {
+}
+
+/// Which of [`ITEM_FIELDS`] a member name (the inside of its string token) is: met for every
+/// member of every item read, so the usual spellings are matched first, as they are.
+#[inline]
+fn item_field(raw: &[u8]) -> Option<usize> {
+    match raw {
         b"role" => Some(ROLE),
         b"content" => Some(CONTENT),
         b"type" => Some(TYPE),
         b"text" => Some(TEXT),
         b"parts" => Some(PARTS),
+        _ if raw.contains(&b'\\') => {
+            let name = Name { raw, escaped: true };
+            ITEM_FIELDS.iter().position(|f| name.is(f))
+        }
         _ => None,
     }
 }

@@ -215,6 +215,9 @@ fn open_container(
     if d <= sc.report {
         match co.value_start(d, base + p, x) {
             Mode::Strict => {}
+            // Checking such a container with the one-shot validator when it ends inside the
+            // slice was tried: slower overall, since a large one (tools) that runs past the
+            // slice is then scanned twice.
             Mode::Opaque => sc.report = d,
             Mode::Loose => {
                 // Skipped containers are jumped by the bracket-matching kernel the one-shot
@@ -397,6 +400,8 @@ pub(crate) fn run_with<C: Fn(&[u8; 64]) -> Classes>(
         sc.scalar_carry = other >> 63 == 1;
         sc.quiet = (c.quote | c.backslash | c.control) == 0;
         let mut events = mk.strict_events(&c, scalar_starts);
+        // Kept in a register: the loose state changes rarely within a block.
+        let mut loose = sc.loose != Loose::Off;
         while events != 0 {
             let bit = events.trailing_zeros();
             events &= events - 1;
@@ -406,37 +411,41 @@ pub(crate) fn run_with<C: Fn(&[u8; 64]) -> Classes>(
             }
             let m = 1u64 << bit;
             let x = b[p];
-            match sc.loose {
-                Loose::Off => {}
-                Loose::Str => {
-                    if quotes & m != 0 {
-                        sc.loose = Loose::Off;
-                        value_done(sc, co, base + p + 1, b, base)?;
-                    }
-                    continue;
-                }
-                Loose::Container(n) => {
-                    if c.structural & outside & m != 0 {
-                        match x {
-                            b'{' | b'[' => sc.loose = Loose::Container(n + 1),
-                            b'}' | b']' if n == 1 => {
-                                sc.loose = Loose::Off;
-                                value_done(sc, co, base + p + 1, b, base)?;
-                            }
-                            b'}' | b']' => sc.loose = Loose::Container(n - 1),
-                            _ => {}
+            if loose {
+                match sc.loose {
+                    Loose::Off => {}
+                    Loose::Str => {
+                        if quotes & m != 0 {
+                            sc.loose = Loose::Off;
+                            loose = false;
+                            value_done(sc, co, base + p + 1, b, base)?;
                         }
-                    } else if c.backslash & outside & m != 0 {
-                        // Outside a string a backslash escapes nothing, but the masks took
-                        // it for an escape: start again right after it, state known.
-                        sc.in_string = false;
-                        sc.bs_carry = false;
-                        sc.scalar_carry = false;
-                        sc.quiet = false;
-                        pos = p + 1;
-                        continue 'blocks;
+                        continue;
                     }
-                    continue;
+                    Loose::Container(n) => {
+                        if c.structural & outside & m != 0 {
+                            match x {
+                                b'{' | b'[' => sc.loose = Loose::Container(n + 1),
+                                b'}' | b']' if n == 1 => {
+                                    sc.loose = Loose::Off;
+                                    loose = false;
+                                    value_done(sc, co, base + p + 1, b, base)?;
+                                }
+                                b'}' | b']' => sc.loose = Loose::Container(n - 1),
+                                _ => {}
+                            }
+                        } else if c.backslash & outside & m != 0 {
+                            // Outside a string a backslash escapes nothing, but the masks took
+                            // it for an escape: start again right after it, state known.
+                            sc.in_string = false;
+                            sc.bs_carry = false;
+                            sc.scalar_carry = false;
+                            sc.quiet = false;
+                            pos = p + 1;
+                            continue 'blocks;
+                        }
+                        continue;
+                    }
                 }
             }
             if quotes & m != 0 {
@@ -448,6 +457,7 @@ pub(crate) fn run_with<C: Fn(&[u8; 64]) -> Classes>(
                             sc.string_is_name = false;
                             if d <= sc.report && co.value_start(d, base + p, x) == Mode::Loose {
                                 sc.loose = Loose::Str;
+                                loose = true;
                             }
                         }
                         State::Name | State::NameOrClose => {
@@ -498,7 +508,8 @@ pub(crate) fn run_with<C: Fn(&[u8; 64]) -> Classes>(
                 match (x, sc.state) {
                     (b'{' | b'[', State::Value | State::ValueOrClose) => {
                         match open_container(sc, co, b, base, p, rules)? {
-                            Opened::Pushed | Opened::Loose => {}
+                            Opened::Pushed => {}
+                            Opened::Loose => loose = true,
                             Opened::Skipping(stop) => {
                                 pos = stop;
                                 continue 'blocks;
