@@ -100,13 +100,14 @@ enum Current {
 }
 
 /// The decoded role of an item, as far as the profiles care.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
 enum Role {
     System,
     User,
     /// sub2api: not `user`, but `user` once trimmed (`" user "`): only its anchor rule reads
     /// it (SPEC §3.6); native: as `Other`.
     AnchorUser,
+    #[default]
     Other,
 }
 
@@ -206,6 +207,8 @@ struct ItemFields {
     open: Option<usize>,
     /// The item is an object (other items have no fields).
     object: bool,
+    /// The decoded role, once the first `role` value is complete.
+    role: Role,
 }
 
 /// The collector's state and buffers, reused across streams.
@@ -591,19 +594,7 @@ impl Collector {
 
     /// The decoded role of `item`.
     fn role_of(&self, item: &ItemFields) -> Role {
-        let Some((s, e, _)) = item.spans[ROLE] else {
-            return Role::Other;
-        };
-        let is = |want| string_is(&self.item_buf[s..e], want);
-        if is("system") || is("developer") {
-            Role::System
-        } else if is("user") {
-            Role::User
-        } else if trimmed_user(&self.item_buf[s..e]) {
-            Role::AnchorUser
-        } else {
-            Role::Other
-        }
+        item.role
     }
 
     fn field_start(&mut self, at: usize) -> Mode {
@@ -719,6 +710,14 @@ impl Collector {
                     let (s, e, orig) = *span;
                     if f == ROLE || f == TYPE {
                         self.utf8(&self.item_buf[s..e], orig)?;
+                    }
+                    if f == ROLE {
+                        // Decoded once, here: both the content's and the item's decisions
+                        // ask for it.
+                        let role = decode_role(&self.item_buf[s..e]);
+                        if let Some(item) = self.item.as_mut() {
+                            item.role = role;
+                        }
                     }
                 }
             }
@@ -911,6 +910,28 @@ fn item_field(raw: &[u8]) -> Option<usize> {
             ITEM_FIELDS.iter().position(|f| name.is(f))
         }
         _ => None,
+    }
+}
+
+/// The role a `role` value (a whole copied value) gives its item.
+fn decode_role(v: &[u8]) -> Role {
+    match v {
+        br#""system""# | br#""developer""# => Role::System,
+        br#""user""# => Role::User,
+        // Escaped spellings: decoded.
+        _ if v.contains(&b'\\') => {
+            if string_is(v, "system") || string_is(v, "developer") {
+                Role::System
+            } else if string_is(v, "user") {
+                Role::User
+            } else if trimmed_user(v) {
+                Role::AnchorUser
+            } else {
+                Role::Other
+            }
+        }
+        _ if trimmed_user(v) => Role::AnchorUser,
+        _ => Role::Other,
     }
 }
 

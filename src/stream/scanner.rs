@@ -20,6 +20,11 @@
 //! interests the collector: a history item the profile no longer reads, the inside of a
 //! fragment being copied), or skipped loosely (Extracted validation: brackets counted,
 //! strings found, nothing else checked), exactly as the one-shot walker skips it.
+//!
+//! A loose skip runs on the one-shot walker's bracket-matching kernel, in its resumable form
+//! (`Kernels::skip_resume`): whole blocks at its speed, its state kept across chunks. After a
+//! skipped item, the next `,` and item of the same list are read right there, without a
+//! block scan, so a run of skipped history costs what it costs the one-shot walker.
 
 use super::collect::Collector;
 use crate::error::{Error, ErrorKind};
