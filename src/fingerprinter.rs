@@ -164,17 +164,17 @@ impl Fingerprinter {
     fn walk(&mut self, body: &[u8]) -> Result<Found, Error> {
         let rules = self.rules();
         let trusted = self.validate_small(body, rules)?;
-        self.walk_with(body, rules, trusted, &[])
+        self.walk_with(body, rules, trusted, None)
     }
 
-    /// The walk; `trusted`: the body is known to be valid; `known`: values whose extent is
-    /// known (sorted by start).
+    /// The walk; `trusted`: the body is known to be valid; `replay`: it is a stream's reduced
+    /// body, with the values whose extent is known (sorted by start).
     fn walk_with(
         &mut self,
         body: &[u8],
         rules: scan::Rules,
         trusted: bool,
-        known: &[Span],
+        replay: Option<&[Span]>,
     ) -> Result<Found, Error> {
         let mut cx = Ctx {
             config: &self.config,
@@ -182,7 +182,8 @@ impl Fingerprinter {
             rules,
             full: self.config.validation == Validation::Full,
             trusted,
-            known,
+            known: replay.unwrap_or_default(),
+            replay: replay.is_some(),
             arena: &self.arena,
             cache: &mut self.cache,
             buf: &mut self.buf,
@@ -244,7 +245,7 @@ impl Fingerprinter {
         self.reset_arena();
         let rules = self.rules();
         // The copied root values need not be found again: the collector knows their ends.
-        let r = self.walk_with(&reduced, rules, true, &known);
+        let r = self.walk_with(&reduced, rules, true, Some(&known));
         self.stream.collector.reduced = reduced;
         self.stream.collector.known = known;
         r.map_err(|e| Error::new(e.kind(), self.stream.collector.body_offset(e.offset())))
@@ -328,6 +329,7 @@ impl Fingerprinter {
             full: self.config.validation == Validation::Full,
             trusted: false,
             known: &[],
+            replay: false,
             arena: &self.arena,
             cache: &mut self.cache,
             buf: &mut self.buf,
@@ -367,6 +369,7 @@ impl Fingerprinter {
             full: true,
             trusted: false,
             known: &[],
+            replay: false,
             arena: &self.arena,
             cache: &mut self.cache,
             buf: &mut self.buf,

@@ -172,6 +172,9 @@ pub(crate) struct Walker<'b> {
     /// In a trusted body, values whose extent is already known, sorted by start (a stream's
     /// replay: the root values the collector copied), so the fast skip need not find it.
     pub known: &'b [Span],
+    /// The body is a stream's reduced body: besides being valid, its names were checked
+    /// (UTF-8, duplicates) when the stream met them, and it holds first occurrences only.
+    pub replay: bool,
     /// native: a repeated name in an object the walker reads is an error.
     pub reject_duplicates: bool,
     /// native: also read the members of the other formats (Anthropic `system`, Gemini
@@ -286,7 +289,7 @@ impl<'b> Walker<'b> {
         } else {
             scan::scan_string(body, i, self.rules)?
         };
-        if !self.full {
+        if !self.full && !self.replay {
             self.utf8(i, end)?;
         }
         let raw = &body[i + 1..end - 1];

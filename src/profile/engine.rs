@@ -19,6 +19,8 @@ pub(crate) struct Ctx<'r> {
     pub trusted: bool,
     /// Values of a trusted body whose extent is known (sorted by start; see `Walker::known`).
     pub known: &'r [Span],
+    /// The body is a stream's reduced body (see `Walker::replay`).
+    pub replay: bool,
     pub arena: &'r Bump,
     pub cache: &'r mut FragmentCache,
     /// Scratch text buffers (cleared, never shrunk).
@@ -41,7 +43,9 @@ impl<'r> Ctx<'r> {
             full: self.full,
             trusted: self.trusted,
             known: self.known,
-            reject_duplicates,
+            replay: self.replay,
+            // A reduced body holds first occurrences only; the stream checked the original.
+            reject_duplicates: reject_duplicates && !self.replay,
             formats: self.config.profile == crate::config::Profile::Native,
             signals: crate::extract::SignalMembers::of(self.config),
             stack,
