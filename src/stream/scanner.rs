@@ -205,6 +205,22 @@ fn hold_skip(sc: &mut Scanner, state: SkipState) {
     sc.quiet = false;
 }
 
+/// Starts the loose skip of the container at slice position `p` with the skip kernel.
+fn start_skip(sc: &mut Scanner, b: &[u8], p: usize, rules: Rules) -> Opened {
+    let mut state = SkipState::default();
+    match (rules.kernels.skip_resume)(b, p, &mut state) {
+        Ok(end) => Opened::Jumped(end),
+        Err(next) if next > p => {
+            hold_skip(sc, state);
+            Opened::Skipping(next)
+        }
+        Err(_) => {
+            sc.loose = Loose::Container(1);
+            Opened::Loose
+        }
+    }
+}
+
 /// A `{` or `[` at slice position `p` where a value may start.
 #[inline(always)]
 fn open_container(
@@ -228,21 +244,11 @@ fn open_container(
                 // Skipped containers are jumped by the bracket-matching kernel the one-shot
                 // walker uses (whose rules loose mode restates), in its resumable form: it
                 // stops at the end of the slice and goes on with the next one.
-                let mut state = SkipState::default();
-                return match (rules.kernels.skip_resume)(b, p, &mut state) {
-                    Ok(end) => {
-                        value_done(sc, co, base + end, b, base)?;
-                        Ok(Opened::Jumped(end))
-                    }
-                    Err(next) if next > p => {
-                        hold_skip(sc, state);
-                        Ok(Opened::Skipping(next))
-                    }
-                    Err(_) => {
-                        sc.loose = Loose::Container(1);
-                        Ok(Opened::Loose)
-                    }
-                };
+                let opened = start_skip(sc, b, p, rules);
+                if let Opened::Jumped(end) = opened {
+                    value_done(sc, co, base + end, b, base)?;
+                }
+                return Ok(opened);
             }
         }
     }
@@ -275,36 +281,9 @@ fn jump_run(
     sc.bs_carry = false;
     sc.scalar_carry = false;
     sc.quiet = false;
-    if sc.state != State::After || sc.stack.top() != Some(false) {
-        return Ok(at);
-    }
-    if sc.stack.len() == 2 && co.items_skipped() {
-        // The rest of the message list: the collector would only say "loose" to each item.
-        loop {
-            let comma = skip_ws(b, at);
-            if b.get(comma) != Some(&b',') {
-                return Ok(at);
-            }
-            let next = skip_ws(b, comma + 1);
-            if !matches!(b.get(next), Some(b'{' | b'[')) {
-                return Ok(at);
-            }
-            let mut state = SkipState::default();
-            match (rules.kernels.skip_resume)(b, next, &mut state) {
-                Ok(end) => at = end,
-                Err(stop) if stop > next => {
-                    sc.state = State::Value;
-                    hold_skip(sc, state);
-                    return Ok(stop);
-                }
-                Err(_) => {
-                    sc.state = State::Value;
-                    sc.loose = Loose::Container(1);
-                    return Ok(next + 1);
-                }
-            }
-        }
-    }
+    // The rest of the message list, when the collector would only say "loose" to each item
+    // (and hear nothing of it): skipped without asking.
+    let unread = sc.stack.len() == 2 && co.items_skipped();
     // Exactly the strict grammar's steps for `,` and `{`/`[` in a list (state `After`).
     while sc.state == State::After && sc.stack.top() == Some(false) {
         let comma = skip_ws(b, at);
@@ -316,8 +295,17 @@ fn jump_run(
             break;
         }
         sc.state = State::Value;
-        match open_container(sc, co, b, base, next, rules)? {
-            Opened::Jumped(end) => at = end,
+        let opened = if unread {
+            start_skip(sc, b, next, rules)
+        } else {
+            open_container(sc, co, b, base, next, rules)?
+        };
+        match opened {
+            Opened::Jumped(end) => {
+                // What `value_done` does for an item, the collector's part being nothing.
+                sc.state = State::After;
+                at = end;
+            }
             Opened::Skipping(stop) => return Ok(stop),
             Opened::Pushed | Opened::Loose => return Ok(next + 1),
         }
