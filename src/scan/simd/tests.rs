@@ -29,30 +29,7 @@ fn naive_skip_container(hay: &[u8], open_at: usize) -> Option<usize> {
     if open_at >= hay.len() || !(hay[open_at] == b'{' || hay[open_at] == b'[') {
         return None;
     }
-    let mut depth: i64 = 0;
-    let mut in_string = false;
-    let mut escaped = false;
-    for (i, &b) in hay.iter().enumerate().skip(open_at) {
-        if in_string {
-            if escaped {
-                escaped = false;
-            } else if b == b'\\' {
-                escaped = true;
-            } else if b == b'"' {
-                in_string = false;
-            }
-        } else if b == b'"' {
-            in_string = true;
-        } else if b == b'{' || b == b'[' {
-            depth += 1;
-        } else if b == b'}' || b == b']' {
-            depth -= 1;
-            if depth == 0 {
-                return Some(i + 1);
-            }
-        }
-    }
-    None
+    naive_skip_state(hay, open_at, hay.len()).err()
 }
 
 /// Where the skip of the container at `open_at` stands just before `hay[upto]`: `Err(end)` if
