@@ -169,12 +169,11 @@ pub(crate) struct Walker<'b> {
     /// The whole body was already validated (small bodies under Full validation): every
     /// value is found by the fast skip, nothing is validated twice.
     pub trusted: bool,
-    /// In a trusted body, values whose extent is already known, sorted by start (a stream's
-    /// replay: the root values the collector copied), so the fast skip need not find it.
-    pub known: &'b [Span],
-    /// The body is a stream's reduced body: besides being valid, its names were checked
-    /// (UTF-8, duplicates) when the stream met them, and it holds first occurrences only.
-    pub replay: bool,
+    /// The body is a stream's reduced body (trusted too): its names were checked (UTF-8,
+    /// duplicates) when the stream met them, it holds first occurrences only, and the extent
+    /// of the root values the collector copied is known (sorted by start), so the fast skip
+    /// need not find it.
+    pub replay: Option<&'b [Span]>,
     /// native: a repeated name in an object the walker reads is an error.
     pub reject_duplicates: bool,
     /// native: also read the members of the other formats (Anthropic `system`, Gemini
@@ -232,8 +231,9 @@ impl<'b> Walker<'b> {
 
     /// A value of a trusted body.
     fn trusted_span(&self, i: usize) -> Result<Span, Error> {
-        if let Ok(k) = self.known.binary_search_by_key(&i, |s| s.start) {
-            return Ok(self.known[k]);
+        let known = self.replay.unwrap_or_default();
+        if let Ok(k) = known.binary_search_by_key(&i, |s| s.start) {
+            return Ok(known[k]);
         }
         let end = scan::skip_value(self.body, i, self.rules)?;
         Ok(Span { start: i, end })
@@ -289,7 +289,7 @@ impl<'b> Walker<'b> {
         } else {
             scan::scan_string(body, i, self.rules)?
         };
-        if !self.full && !self.replay {
+        if !self.full && self.replay.is_none() {
             self.utf8(i, end)?;
         }
         let raw = &body[i + 1..end - 1];

@@ -17,10 +17,8 @@ pub(crate) struct Ctx<'r> {
     pub full: bool,
     /// The whole body is already validated (see `Walker::trusted`).
     pub trusted: bool,
-    /// Values of a trusted body whose extent is known (sorted by start; see `Walker::known`).
-    pub known: &'r [Span],
     /// The body is a stream's reduced body (see `Walker::replay`).
-    pub replay: bool,
+    pub replay: Option<&'r [Span]>,
     pub arena: &'r Bump,
     pub cache: &'r mut FragmentCache,
     /// Scratch text buffers (cleared, never shrunk).
@@ -42,10 +40,9 @@ impl<'r> Ctx<'r> {
             rules: self.rules,
             full: self.full,
             trusted: self.trusted,
-            known: self.known,
             replay: self.replay,
             // A reduced body holds first occurrences only; the stream checked the original.
-            reject_duplicates: reject_duplicates && !self.replay,
+            reject_duplicates: reject_duplicates && self.replay.is_none(),
             formats: self.config.profile == crate::config::Profile::Native,
             signals: crate::extract::SignalMembers::of(self.config),
             stack,

@@ -162,8 +162,9 @@ pub(crate) fn block_at<'a>(b: &'a [u8], pos: usize, pad: &'a mut [u8; 64]) -> &'
     }
 }
 
+/// Where the grammar stands between two events (both block engines).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum State {
+pub(crate) enum State {
     /// A value must come.
     Value,
     /// After `[`: a value or `]`.
@@ -176,6 +177,9 @@ enum State {
     Colon,
     /// After a value inside a container: `,` or the close.
     After,
+    /// The root value is complete: only white space may follow (the streaming scanner; the
+    /// validator returns at that point).
+    End,
 }
 
 fn err<T>(kind: ErrorKind, at: usize) -> Result<T, Error> {

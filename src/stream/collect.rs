@@ -589,12 +589,7 @@ impl Collector {
 
     /// The decoded role of the current item, if its `role` is complete.
     fn role(&self) -> Option<Role> {
-        Some(self.role_of(self.item.as_ref()?))
-    }
-
-    /// The decoded role of `item`.
-    fn role_of(&self, item: &ItemFields) -> Role {
-        item.role
+        self.item.as_ref().map(|i| i.role)
     }
 
     fn field_start(&mut self, at: usize) -> Mode {
@@ -747,7 +742,7 @@ impl Collector {
         if list == List::Contents {
             return self.contents_entry_end(item);
         }
-        let role = self.role_of(&item);
+        let role = item.role;
         let input_text = match item.spans[TYPE] {
             Some((s, e, orig)) if orig != usize::MAX => {
                 string_is(&self.item_buf[s..e], "input_text")
@@ -769,18 +764,8 @@ impl Collector {
         }
         // Validate what the profile reads, as the one-shot visitor does after the item.
         for (f, wanted) in [(CONTENT, d.content), (TEXT, d.text)] {
-            if let (true, Some((s, e, orig))) = (wanted, item.spans[f]) {
-                if !self.full && orig != usize::MAX {
-                    let bytes = &self.item_buf[s..e];
-                    let rules = self.rules.expect("rules are set by reset");
-                    let end = scan::scan_value(bytes, 0, rules, 3, &mut self.scratch)
-                        .map_err(|er| Error::new(er.kind(), orig + er.offset()))?;
-                    if end != bytes.len() {
-                        return Err(Error::new(ErrorKind::UnexpectedByte, orig + end));
-                    }
-                    scan::check_utf8(bytes)
-                        .map_err(|er| Error::new(er.kind(), orig + er.offset()))?;
-                }
+            if wanted {
+                self.check_read_field(item.spans[f])?;
             }
         }
         self.separator(list, written);
@@ -792,6 +777,25 @@ impl Collector {
         ];
         self.write_item(&item, fields.iter().filter(|f| f.1).map(|f| f.0));
         Ok(())
+    }
+
+    /// Under Extracted validation, a copied field the profile reads (skipped loosely when it
+    /// passed) is validated now, as the one-shot visitor validates it after the item.
+    fn check_read_field(&mut self, span: Option<(usize, usize, usize)>) -> Result<(), Error> {
+        let Some((s, e, orig)) = span else {
+            return Ok(());
+        };
+        if self.full || orig == usize::MAX {
+            return Ok(());
+        }
+        let bytes = &self.item_buf[s..e];
+        let rules = self.rules.expect("rules are set by reset");
+        let at = |er: Error| Error::new(er.kind(), orig + er.offset());
+        let end = scan::scan_value(bytes, 0, rules, 3, &mut self.scratch).map_err(at)?;
+        if end != bytes.len() {
+            return Err(Error::new(ErrorKind::UnexpectedByte, orig + end));
+        }
+        scan::check_utf8(bytes).map_err(at)
     }
 
     /// Writes `{"field":value,...}`: the given fields of `item` that were copied, in order.
@@ -841,18 +845,7 @@ impl Collector {
         state.reading = false;
         let written = state.written;
         // Validate `parts` as the one-shot visitor does after the item.
-        if let Some((s, e, orig)) = item.spans[PARTS] {
-            if !self.full && orig != usize::MAX {
-                let bytes = &self.item_buf[s..e];
-                let rules = self.rules.expect("rules are set by reset");
-                let end = scan::scan_value(bytes, 0, rules, 3, &mut self.scratch)
-                    .map_err(|er| Error::new(er.kind(), orig + er.offset()))?;
-                if end != bytes.len() {
-                    return Err(Error::new(ErrorKind::UnexpectedByte, orig + end));
-                }
-                scan::check_utf8(bytes).map_err(|er| Error::new(er.kind(), orig + er.offset()))?;
-            }
-        }
+        self.check_read_field(item.spans[PARTS])?;
         self.separator(List::Contents, written);
         self.write_item(&item, [ROLE, PARTS].into_iter());
         Ok(())

@@ -28,7 +28,7 @@
 
 use super::collect::Collector;
 use crate::error::{Error, ErrorKind};
-use crate::scan::block::{block_at, Classes, Masks};
+use crate::scan::block::{block_at, Classes, Masks, State};
 use crate::scan::simd::SkipState;
 use crate::scan::{read_hex4, scan_literal, scan_number, skip_ws, BitStack, Rules};
 
@@ -38,24 +38,6 @@ pub(crate) const LOOKAHEAD: usize = 16;
 
 /// The deepest level whose events the collector sees.
 const SHALLOW: usize = 3;
-
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum State {
-    /// A value must come.
-    Value,
-    /// After `[`: a value or `]`.
-    ValueOrClose,
-    /// After `{`: a name or `}`.
-    NameOrClose,
-    /// After `,` in an object: a name.
-    Name,
-    /// After a name: `:`.
-    Colon,
-    /// After a value inside a container: `,` or the close.
-    After,
-    /// The root value is complete: only white space may follow.
-    End,
-}
 
 /// How the collector wants a value read.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
