@@ -3,7 +3,7 @@
 use crate::canonicalize::cache::FragmentCache;
 use crate::config::{Config, Profile, Validation};
 use crate::error::{Error, ErrorKind};
-use crate::extract::Span;
+use crate::extract::{Recorded, Span};
 use crate::hash::SeedHasher;
 use crate::key::{Key, SessionKey, Source};
 use crate::profile::{self, engine::Ctx, HeaderPair};
@@ -168,13 +168,13 @@ impl Fingerprinter {
     }
 
     /// The walk; `trusted`: the body is known to be valid; `replay`: it is a stream's reduced
-    /// body, with the values whose extent is known (sorted by start).
+    /// body, whose walk was recorded as it was written.
     fn walk_with(
         &mut self,
         body: &[u8],
         rules: scan::Rules,
         trusted: bool,
-        replay: Option<&[Span]>,
+        replay: Option<&Recorded>,
     ) -> Result<Found, Error> {
         let mut cx = Ctx {
             config: &self.config,
@@ -240,13 +240,13 @@ impl Fingerprinter {
     /// its errors back to offsets of the streamed body.
     pub(crate) fn replay(&mut self) -> Result<Found, Error> {
         let reduced = std::mem::take(&mut self.stream.collector.reduced);
-        let known = std::mem::take(&mut self.stream.collector.known);
+        let walk = std::mem::take(&mut self.stream.collector.walk);
         self.reset_arena();
         let rules = self.rules();
-        // The copied root values need not be found again: the collector knows their ends.
-        let r = self.walk_with(&reduced, rules, true, Some(&known));
+        // The reduced body is not walked again: the collector recorded its walk.
+        let r = self.walk_with(&reduced, rules, true, Some(&walk));
         self.stream.collector.reduced = reduced;
-        self.stream.collector.known = known;
+        self.stream.collector.walk = walk;
         r.map_err(|e| Error::new(e.kind(), self.stream.collector.body_offset(e.offset())))
     }
 

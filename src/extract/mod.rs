@@ -90,7 +90,7 @@ pub(crate) enum List {
 }
 
 /// What the walker found in one item of the message list.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Item {
     /// The item is an object (otherwise every field is `None`).
     pub is_object: bool,
@@ -120,7 +120,7 @@ pub(crate) trait ItemVisitor {
 }
 
 /// The root members both profiles read (first occurrence of each).
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Root {
     pub model: Option<Span>,
     pub tools: Option<Span>,
@@ -141,6 +141,23 @@ pub(crate) struct Root {
     /// Body signals beyond `prompt_cache_key`, read only when the config has them.
     pub previous_response_id: Option<Span>,
     pub metadata: Option<Span>,
+}
+
+/// A walk already done: what [`Walker::root`] finds in a stream's reduced body, and the
+/// visitor calls it makes there, recorded by the stream as it wrote that body
+/// (`stream::collect`). Played back instead of parsing the reduced body again.
+#[derive(Debug, Default)]
+pub(crate) struct Recorded {
+    pub root: Root,
+    /// The list walks, in body order.
+    pub steps: Vec<Step>,
+}
+
+/// One visitor call of a recorded walk.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Step {
+    Begin(List),
+    Item(List, Item),
 }
 
 /// Which optional signal members the walk reads (`Config::with_signals`).
@@ -169,11 +186,9 @@ pub(crate) struct Walker<'b> {
     /// The whole body was already validated (small bodies under Full validation): every
     /// value is found by the fast skip, nothing is validated twice.
     pub trusted: bool,
-    /// The body is a stream's reduced body (trusted too): its names were checked (UTF-8,
-    /// duplicates) when the stream met them, it holds first occurrences only, and the extent
-    /// of the root values the collector copied is known (sorted by start), so the fast skip
-    /// need not find it.
-    pub replay: Option<&'b [Span]>,
+    /// The body is a stream's reduced body (trusted too), whose walk the stream recorded as
+    /// it wrote it: [`Walker::root`] plays the record back instead of reading the body.
+    pub replay: Option<&'b Recorded>,
     /// native: a repeated name in an object the walker reads is an error.
     pub reject_duplicates: bool,
     /// native: also read the members of the other formats (Anthropic `system`, Gemini
@@ -231,10 +246,6 @@ impl<'b> Walker<'b> {
 
     /// A value of a trusted body.
     fn trusted_span(&self, i: usize) -> Result<Span, Error> {
-        let known = self.replay.unwrap_or_default();
-        if let Ok(k) = known.binary_search_by_key(&i, |s| s.start) {
-            return Ok(known[k]);
-        }
         let end = scan::skip_value(self.body, i, self.rules)?;
         Ok(Span { start: i, end })
     }
@@ -289,7 +300,7 @@ impl<'b> Walker<'b> {
         } else {
             scan::scan_string(body, i, self.rules)?
         };
-        if !self.full && self.replay.is_none() {
+        if !self.full {
             self.utf8(i, end)?;
         }
         let raw = &body[i + 1..end - 1];
@@ -346,6 +357,9 @@ impl<'b> Walker<'b> {
 
     /// Walks the root value. `Ok(None)` when the root is not an object.
     pub(crate) fn root(&mut self, visitor: &mut dyn ItemVisitor) -> Result<Option<Root>, Error> {
+        if let Some(record) = self.replay {
+            return self.play(record, visitor).map(Some);
+        }
         let body = self.body;
         let start = scan::skip_ws(body, 0);
         let c = self.expect_more(start)?;
@@ -361,6 +375,25 @@ impl<'b> Walker<'b> {
             return self.err(ErrorKind::TrailingData, tail);
         }
         Ok(root)
+    }
+
+    /// A recorded walk: the visitor sees the same calls as in [`Walker::root`] over the
+    /// reduced body, and stops seeing a list's items once it says [`Flow::Done`].
+    fn play(&mut self, record: &Recorded, visitor: &mut dyn ItemVisitor) -> Result<Root, Error> {
+        let mut reading = false;
+        for step in &record.steps {
+            match *step {
+                Step::Begin(list) => {
+                    visitor.begin(list);
+                    reading = true;
+                }
+                Step::Item(list, ref item) if reading => {
+                    reading = visitor.item(self, list, item)? == Flow::Continue;
+                }
+                Step::Item(..) => {}
+            }
+        }
+        Ok(record.root)
     }
 
     fn root_object(

@@ -5,7 +5,7 @@ use crate::canonicalize::cache::FragmentCache;
 use crate::canonicalize::go;
 use crate::canonicalize::text::{self, SurrogateRule};
 use crate::config::Config;
-use crate::extract::{Name, Span, Walker};
+use crate::extract::{Name, Recorded, Span, Walker};
 use crate::scan::{BitStack, Rules};
 use bumpalo::Bump;
 
@@ -18,7 +18,7 @@ pub(crate) struct Ctx<'r> {
     /// The whole body is already validated (see `Walker::trusted`).
     pub trusted: bool,
     /// The body is a stream's reduced body (see `Walker::replay`).
-    pub replay: Option<&'r [Span]>,
+    pub replay: Option<&'r Recorded>,
     pub arena: &'r Bump,
     pub cache: &'r mut FragmentCache,
     /// Scratch text buffers (cleared, never shrunk).

@@ -3,9 +3,12 @@
 //! The collector builds a *reduced body*: a small JSON text with the root members the
 //! profiles read (first occurrences, in body order) and, for the message list, only the items
 //! that can still change the key, each cut down to `role`, `content`, `type` and `text` (native
-//! Gemini `contents`: the first user entry's `role` and `parts`, SPEC §5.3). At
-//! the end the one-shot engine runs on it; by construction it finds the same fragments, so the
-//! key is the same. Everything else is scanned (and validated) as it passes, never kept.
+//! Gemini `contents`: the first user entry's `role` and `parts`, SPEC §5.3). As it writes
+//! that body it records what the one-shot walker would find there ([`Recorded`]: the root
+//! spans and the visitor calls); at the end the one-shot profile runs on the record. It finds
+//! the same fragments, so the key is the same (a unit test in `stream` checks the record
+//! against a real walk of the reduced body). Everything else is scanned (and validated) as it
+//! passes, never kept.
 //!
 //! Which items can change the key is the profiles' rule (SPEC §3.2, §4.1), restated here as
 //! [`ListState::decide`]: an item is kept when the one-shot visitor would record something for
@@ -18,7 +21,7 @@
 use super::scanner::Mode;
 use crate::canonicalize::text::{decode_escape, SurrogateRule};
 use crate::error::{Error, ErrorKind};
-use crate::extract::{List, Name, SignalMembers, Span};
+use crate::extract::{Item, List, Name, Recorded, Root, SignalMembers, Span, Step};
 use crate::scan::{self, BitStack, Rules};
 
 /// The root members the profiles read as whole values (first occurrence each); native also
@@ -221,8 +224,10 @@ pub(crate) struct Collector {
     /// The reduced body.
     pub(crate) reduced: Vec<u8>,
     segments: Vec<Segment>,
-    /// The copied root values, where they lie in the reduced body (for the replay).
-    pub(crate) known: Vec<Span>,
+    /// The walk of the reduced body, recorded as it is written (played back at the end).
+    pub(crate) walk: Recorded,
+    /// Where the message list being walked starts in the reduced body.
+    list_at: usize,
     /// The root value is an object (`None` before it starts).
     root_object: Option<bool>,
     seen: [bool; FIELDS.len()],
@@ -276,7 +281,8 @@ impl Collector {
         self.native = native;
         self.reduced.clear();
         self.segments.clear();
-        self.known.clear();
+        self.walk.root = Root::default();
+        self.walk.steps.clear();
         self.root_object = None;
         self.seen = [false; FIELDS.len()];
         self.messages = None;
@@ -547,22 +553,29 @@ impl Collector {
     ) -> (Current, Mode) {
         match first {
             b'[' => {
+                self.list_at = self.reduced.len();
                 self.reduced.push(b'[');
                 self.lists[list as usize] = Some(ListState::new());
+                self.walk.steps.push(Step::Begin(list));
                 (Current::List(list), Mode::Strict)
             }
             b'"' if keep_string => {
                 self.start_capture(at, Dest::Reduced);
                 (Current::Taken(Dest::Reduced), Mode::Opaque)
             }
-            b'"' => {
-                self.reduced.extend_from_slice(b"null");
-                self.start_capture(at, Dest::Check);
-                (Current::Taken(Dest::Check), Mode::Opaque)
-            }
             _ => {
+                let start = self.reduced.len();
                 self.reduced.extend_from_slice(b"null");
-                (Current::Skipped, self.skip_mode())
+                self.record_member(Span {
+                    start,
+                    end: self.reduced.len(),
+                });
+                if first == b'"' {
+                    self.start_capture(at, Dest::Check);
+                    (Current::Taken(Dest::Check), Mode::Opaque)
+                } else {
+                    (Current::Skipped, self.skip_mode())
+                }
             }
         }
     }
@@ -671,15 +684,23 @@ impl Collector {
                             Dest::Reduced => {
                                 let s = *self.segments.last().expect("a segment per capture");
                                 self.utf8(&self.reduced[s.at..s.at + s.len], s.orig)?;
-                                self.known.push(Span {
+                                let span = Span {
                                     start: s.at,
                                     end: s.at + s.len,
-                                });
+                                };
+                                self.record_member(span);
                             }
                             _ => self.utf8(&self.check, self.check_at)?,
                         }
                     }
-                    Some(Current::List(_)) => self.reduced.push(b']'),
+                    Some(Current::List(_)) => {
+                        self.reduced.push(b']');
+                        let span = Span {
+                            start: self.list_at,
+                            end: self.reduced.len(),
+                        };
+                        self.record_member(span);
+                    }
                     _ => {}
                 }
             }
@@ -759,6 +780,7 @@ impl Collector {
             if d.placeholder {
                 self.separator(list, written);
                 self.reduced.push(b'0');
+                self.walk.steps.push(Step::Item(list, Item::default()));
             }
             return Ok(());
         }
@@ -775,7 +797,7 @@ impl Collector {
             (TYPE, true),
             (TEXT, d.text),
         ];
-        self.write_item(&item, fields.iter().filter(|f| f.1).map(|f| f.0));
+        self.write_item(list, &item, fields.iter().filter(|f| f.1).map(|f| f.0));
         Ok(())
     }
 
@@ -798,9 +820,14 @@ impl Collector {
         scan::check_utf8(bytes).map_err(at)
     }
 
-    /// Writes `{"field":value,...}`: the given fields of `item` that were copied, in order.
-    fn write_item(&mut self, item: &ItemFields, fields: impl Iterator<Item = usize>) {
+    /// Writes `{"field":value,...}`: the given fields of `item` that were copied, in order;
+    /// records the item as the walker would find it there.
+    fn write_item(&mut self, list: List, item: &ItemFields, fields: impl Iterator<Item = usize>) {
         self.reduced.push(b'{');
+        let mut found = Item {
+            is_object: true,
+            ..Item::default()
+        };
         let mut first = true;
         for f in fields {
             let Some((s, e, orig)) = item.spans[f] else {
@@ -816,14 +843,52 @@ impl Collector {
             self.reduced.push(b'"');
             self.reduced.extend_from_slice(ITEM_FIELDS[f].as_bytes());
             self.reduced.extend_from_slice(b"\":");
+            let at = self.reduced.len();
             self.segments.push(Segment {
-                at: self.reduced.len(),
+                at,
                 len: e - s,
                 orig,
             });
             self.reduced.extend_from_slice(&self.item_buf[s..e]);
+            let span = Some(Span {
+                start: at,
+                end: self.reduced.len(),
+            });
+            match f {
+                ROLE => found.role = span,
+                CONTENT => found.content = span,
+                TYPE => found.kind = span,
+                TEXT => found.text = span,
+                _ => found.parts = span,
+            }
         }
         self.reduced.push(b'}');
+        self.walk.steps.push(Step::Item(list, found));
+    }
+
+    /// Records where the value of the current root member lies in the reduced body.
+    fn record_member(&mut self, span: Span) {
+        let root = &mut self.walk.root;
+        let slot = match self.member {
+            Some(Member::Field(i)) => match FIELDS[i] {
+                "model" => &mut root.model,
+                "tools" => &mut root.tools,
+                "functions" => &mut root.functions,
+                "instructions" => &mut root.instructions,
+                "prompt_cache_key" => &mut root.prompt_cache_key,
+                "system" => &mut root.system,
+                "systemInstruction" => &mut root.system_instruction,
+                "system_instruction" => &mut root.system_instruction_snake,
+                "previous_response_id" => &mut root.previous_response_id,
+                "metadata" => &mut root.metadata,
+                _ => return,
+            },
+            Some(Member::Messages) => &mut root.messages,
+            Some(Member::Input) => &mut root.input,
+            Some(Member::Contents) => &mut root.contents,
+            _ => return,
+        };
+        *slot = Some(span);
     }
 
     /// The end of a Gemini `contents` entry (native, SPEC §5.3): the first object entry whose
@@ -847,7 +912,7 @@ impl Collector {
         // Validate `parts` as the one-shot visitor does after the item.
         self.check_read_field(item.spans[PARTS])?;
         self.separator(List::Contents, written);
-        self.write_item(&item, [ROLE, PARTS].into_iter());
+        self.write_item(List::Contents, &item, [ROLE, PARTS].into_iter());
         Ok(())
     }
 

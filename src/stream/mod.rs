@@ -3,8 +3,9 @@
 //! [`Stream`] scans each chunk as it arrives with a resumable version of the block validator
 //! ([`scanner`]); the [`collect`]or copies only what the profile can read into a small
 //! *reduced body* (model, tools, instructions, the system messages and the first user message,
-//! each cut to the fields the profile reads). When the body ends, the one-shot engine runs on
-//! the reduced body, so the key is the one-shot key by construction. Between chunks the
+//! each cut to the fields the profile reads), and records as it goes what walking that body
+//! would find. When the body ends, the one-shot profile runs on that record, so the key is
+//! the one-shot key by construction, without reading the reduced body again. Between chunks the
 //! stream holds the reduced body, the nesting bit stack and less than 100 bytes of carry (a
 //! number token longer than a chunk is held whole); never the history it skipped.
 //!
@@ -279,6 +280,152 @@ impl<'f> Stream<'f> {
         match outcome {
             Some(e) => Err(e),
             None => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The recorded walk (`extract::Recorded`) must be exactly what walking the reduced body
+    //! finds: the same root spans and the same visitor calls. The end-to-end streaming tests
+    //! only see keys; this pins the record itself.
+
+    use crate::extract::{Item, ItemVisitor, List, Recorded, Root, Step, Walker};
+    use crate::{Config, Fingerprinter, Signals, Validation};
+    use bumpalo::Bump;
+
+    /// Records every call; never says `Done`, so every recorded item is seen.
+    #[derive(Default)]
+    struct Calls(Vec<Step>);
+
+    impl ItemVisitor for Calls {
+        fn begin(&mut self, list: List) {
+            self.0.push(Step::Begin(list));
+        }
+        fn item(
+            &mut self,
+            _: &mut Walker<'_>,
+            list: List,
+            item: &Item,
+        ) -> Result<crate::extract::Flow, crate::Error> {
+            self.0.push(Step::Item(list, *item));
+            Ok(crate::extract::Flow::Continue)
+        }
+    }
+
+    fn walk(fp: &Fingerprinter, body: &[u8], replay: Option<&Recorded>) -> (Option<Root>, Calls) {
+        let mut stack = crate::scan::BitStack::default();
+        let arena = Bump::new();
+        let mut w = Walker {
+            body,
+            rules: fp.rules(),
+            full: true,
+            trusted: true,
+            replay,
+            reject_duplicates: false,
+            formats: fp.config().profile == crate::Profile::Native,
+            signals: crate::extract::SignalMembers::of(fp.config()),
+            stack: &mut stack,
+            arena: &arena,
+            deferred: None,
+        };
+        let mut calls = Calls::default();
+        let root = w.root(&mut calls).expect("a reduced body walks");
+        (root, calls)
+    }
+
+    /// Streams `body` in 7-byte chunks; when it keys, compares the record with a walk of the
+    /// reduced body. Returns whether it was compared.
+    fn check(fp: &mut Fingerprinter, name: &str, body: &[u8]) -> bool {
+        let mut s = fp.content_stream();
+        for c in body.chunks(7) {
+            if s.push(c).is_err() {
+                return false;
+            }
+        }
+        if s.finish().is_err() || !fp.stream.collector.root_is_object() {
+            return false;
+        }
+        let reduced = fp.stream.collector.reduced.clone();
+        let (walked, calls) = walk(fp, &reduced, None);
+        let record = &fp.stream.collector.walk;
+        let (played, played_calls) = walk(fp, &reduced, Some(record));
+        let text = String::from_utf8_lossy(&reduced);
+        assert_eq!(walked, played, "{name}: root spans, reduced body {text}");
+        assert_eq!(
+            calls.0, played_calls.0,
+            "{name}: items, reduced body {text}"
+        );
+        assert_eq!(calls.0, record.steps, "{name}");
+        true
+    }
+
+    fn configs() -> Vec<Config> {
+        let mut v = vec![];
+        for base in [Config::sub2api(), Config::native()] {
+            for validation in [Validation::Full, Validation::Extracted] {
+                let c = base.clone().with_validation(validation);
+                v.push(c.clone().with_signals(Signals::extended()));
+                v.push(c.with_leading_system_only(true));
+            }
+        }
+        v
+    }
+
+    const EDGE: &[&str] = &[
+        r#"{"model":"m","input":"hello","instructions":"be brief"}"#,
+        r#"{"messages":"text","input":[{"role":"user","content":"hi"}]}"#,
+        r#"{"messages":null,"contents":[{"role":"model","parts":[]},{"parts":[{"text":"q"}]}]}"#,
+        r#"{"input":[{"type":"input_text","text":"t"},{"role":"user","content":"u"}],"messages":[{"role":"user","content":"x"}]}"#,
+        r#"{"messages":[{"role":"user","content":"x"}],"input":[1],"contents":[{"parts":1}]}"#,
+        r#"{"messages":[{"role":"system","content":"s"},3,{"role":"assistant"},{"role":"system","content":"late"},{"role":"user","content":[{"type":"text","text":"q"}]}]}"#,
+        r#"{"messages":[{"r\u006fle":"us\u0065r","c\u006fntent":"esc"}],"tools":[{"b":1,"a":2}],"functions":[]}"#,
+        r#"{"messages":[{"role":" user ","content":"anchor"},{"role":"developer","content":"d"}]}"#,
+        r#"{"system":[{"type":"text","text":"s"}],"messages":[{"role":"user","content":"a"}],"metadata":{"user_id":"u_session_x"},"previous_response_id":"r1"}"#,
+        r#"{"systemInstruction":{"parts":[{"text":"s"}]},"system_instruction":{},"contents":[{"role":"user","parts":[{"text":"q"}]}]}"#,
+        r#"{"model":"a","model":"b","messages":[],"messages":[{"role":"user","content":"dup"}]}"#,
+    ];
+
+    #[test]
+    fn recorded_walk_is_the_reduced_body_walk() {
+        let mut bodies: Vec<(String, Vec<u8>)> = EDGE
+            .iter()
+            .enumerate()
+            .map(|(i, b)| (format!("edge {i}"), b.as_bytes().to_vec()))
+            .collect();
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/requests");
+        for e in std::fs::read_dir(dir).expect("examples/requests") {
+            let p = e.expect("an entry").path();
+            if p.extension().is_some_and(|x| x == "json") {
+                bodies.push((
+                    p.display().to_string(),
+                    std::fs::read(&p).expect("readable"),
+                ));
+            }
+        }
+        let corpus = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../shared/corpus/public/bodies"
+        );
+        match std::fs::read_dir(corpus) {
+            Ok(dir) => {
+                for e in dir.flatten() {
+                    let p = e.path();
+                    if p.extension().is_some_and(|x| x == "json") {
+                        let body = std::fs::read(&p).expect("readable");
+                        bodies.push((p.display().to_string(), body));
+                    }
+                }
+            }
+            Err(_) => eprintln!("skipping the corpus: {corpus} is absent"),
+        }
+        for config in configs() {
+            let mut fp = Fingerprinter::new(config);
+            let compared = bodies
+                .iter()
+                .filter(|(name, body)| check(&mut fp, name, body))
+                .count();
+            assert!(compared >= EDGE.len(), "only {compared} bodies keyed");
         }
     }
 }
