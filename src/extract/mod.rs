@@ -183,11 +183,9 @@ pub(crate) struct Walker<'b> {
     pub rules: Rules,
     /// `false` under Extracted validation: skipped values are only bracket-matched.
     pub full: bool,
-    /// The whole body was already validated (small bodies under Full validation): every
-    /// value is found by the fast skip, nothing is validated twice.
-    pub trusted: bool,
-    /// The body is a stream's reduced body (trusted too), whose walk the stream recorded as
-    /// it wrote it: [`Walker::root`] plays the record back instead of reading the body.
+    /// The body is a stream's reduced body (valid by construction), whose walk the stream
+    /// recorded as it wrote it: [`Walker::root`] plays the record back instead of reading
+    /// the body, and nothing the visitor reads needs validating.
     pub replay: Option<&'b Recorded>,
     /// native: a repeated name in an object the walker reads is an error.
     pub reject_duplicates: bool,
@@ -228,9 +226,6 @@ impl<'b> Walker<'b> {
     /// A value the profile reads: always fully validated. `depth` is the nesting of the
     /// container holding it. Returns its span.
     pub(crate) fn take(&mut self, i: usize, depth: usize) -> Result<Span, Error> {
-        if self.trusted {
-            return self.trusted_span(i);
-        }
         let end = scan::scan_value(self.body, i, self.rules, depth, self.stack)?;
         if !self.full {
             // Full validation checked the whole body's UTF-8 up front; here only what is read.
@@ -244,15 +239,9 @@ impl<'b> Walker<'b> {
             .map_err(|e| Error::new(e.kind(), start + e.offset()))
     }
 
-    /// A value of a trusted body.
-    fn trusted_span(&self, i: usize) -> Result<Span, Error> {
-        let end = scan::skip_value(self.body, i, self.rules)?;
-        Ok(Span { start: i, end })
-    }
-
     /// A value the profile does not read.
     pub(crate) fn skip(&mut self, i: usize, depth: usize) -> Result<Span, Error> {
-        if self.full && !self.trusted {
+        if self.full {
             self.take(i, depth)
         } else {
             let end = scan::skip_value(self.body, i, self.rules)?;
@@ -263,7 +252,7 @@ impl<'b> Walker<'b> {
     /// Makes sure a span recorded by [`Walker::skip`] is valid before the profile reads it
     /// (a no-op under Full validation, where skipping already validated).
     pub(crate) fn validate(&mut self, span: Span, depth: usize) -> Result<(), Error> {
-        if !self.full && !self.trusted {
+        if !self.full && self.replay.is_none() {
             let end = scan::scan_value(self.body, span.start, self.rules, depth, self.stack)?;
             if end != span.end {
                 return self.err(ErrorKind::UnexpectedByte, end);
@@ -295,11 +284,7 @@ impl<'b> Walker<'b> {
         if self.expect_more(i)? != b'"' {
             return self.err(ErrorKind::UnexpectedByte, i);
         }
-        let end = if self.trusted {
-            scan::skip_value(body, i, self.rules)?
-        } else {
-            scan::scan_string(body, i, self.rules)?
-        };
+        let end = scan::scan_string(body, i, self.rules)?;
         if !self.full {
             self.utf8(i, end)?;
         }

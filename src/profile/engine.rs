@@ -15,8 +15,6 @@ pub(crate) struct Ctx<'r> {
     pub body: &'r [u8],
     pub rules: Rules,
     pub full: bool,
-    /// The whole body is already validated (see `Walker::trusted`).
-    pub trusted: bool,
     /// The body is a stream's reduced body (see `Walker::replay`).
     pub replay: Option<&'r Recorded>,
     pub arena: &'r Bump,
@@ -39,7 +37,6 @@ impl<'r> Ctx<'r> {
             body: self.body,
             rules: self.rules,
             full: self.full,
-            trusted: self.trusted,
             replay: self.replay,
             // A reduced body holds first occurrences only; the stream checked the original.
             reject_duplicates: reject_duplicates && self.replay.is_none(),

@@ -320,7 +320,6 @@ mod tests {
             body,
             rules: fp.rules(),
             full: true,
-            trusted: true,
             replay,
             reject_duplicates: false,
             formats: fp.config().profile == crate::Profile::Native,
