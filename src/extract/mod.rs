@@ -250,7 +250,7 @@ impl<'b> Walker<'b> {
     }
 
     /// Makes sure a span recorded by [`Walker::skip`] is valid before the profile reads it
-    /// (a no-op under Full validation, where skipping already validated).
+    /// (a no-op under Full validation, where skipping already validated, and on a replay).
     pub(crate) fn validate(&mut self, span: Span, depth: usize) -> Result<(), Error> {
         if !self.full && self.replay.is_none() {
             let end = scan::scan_value(self.body, span.start, self.rules, depth, self.stack)?;

@@ -38,8 +38,7 @@ impl<'r> Ctx<'r> {
             rules: self.rules,
             full: self.full,
             replay: self.replay,
-            // A reduced body holds first occurrences only; the stream checked the original.
-            reject_duplicates: reject_duplicates && self.replay.is_none(),
+            reject_duplicates,
             formats: self.config.profile == crate::config::Profile::Native,
             signals: crate::extract::SignalMembers::of(self.config),
             stack,
