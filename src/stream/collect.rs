@@ -600,11 +600,6 @@ impl Collector {
         }
     }
 
-    /// The decoded role of the current item, if its `role` is complete.
-    fn role(&self) -> Option<Role> {
-        self.item.as_ref().map(|i| i.role)
-    }
-
     fn field_start(&mut self, at: usize) -> Mode {
         if self.native {
             let (s, e) = self.last_name;
@@ -617,7 +612,8 @@ impl Collector {
         let Some(f) = item.named.filter(|&f| item.spans[f].is_none()) else {
             return self.skip_mode();
         };
-        let role_span = item.spans[ROLE];
+        // The role, once its value is complete (decoded then).
+        let role = item.spans[ROLE].map(|_| item.role);
         // role and type are always read (validated now); content and text only when the
         // item turns out to need them (skipped now, validated then).
         let mode = match f {
@@ -630,13 +626,14 @@ impl Collector {
         };
         // A content whose item's role already rules it out is never copied (the role comes
         // first in every client we know of; otherwise the content waits for the item's end).
-        let needed = match (f, role_span) {
+        let needed = match (f, role) {
             // `parts` is read in `contents` entries only, and `content` never there.
             (PARTS, _) if list != List::Contents => false,
             (CONTENT, _) if list == List::Contents => false,
-            (PARTS, Some((s, e, _))) => string_is(&self.item_buf[s..e], "user"),
-            (CONTENT, Some(_)) => self.lists[list as usize]
-                .is_some_and(|s| s.content_needed(self.native, self.role().unwrap_or(Role::Other))),
+            (PARTS, Some(role)) => role == Role::User,
+            (CONTENT, Some(role)) => {
+                self.lists[list as usize].is_some_and(|s| s.content_needed(self.native, role))
+            }
             _ => true,
         };
         if needed {
@@ -895,11 +892,7 @@ impl Collector {
     /// `role` is absent or "user" is kept as `{"role":…,"parts":…}` and ends the walk of the
     /// list; the entries before it never count.
     fn contents_entry_end(&mut self, item: ItemFields) -> Result<(), Error> {
-        let user = item.object
-            && match item.spans[ROLE] {
-                None => true,
-                Some((s, e, _)) => string_is(&self.item_buf[s..e], "user"),
-            };
+        let user = item.object && (item.spans[ROLE].is_none() || item.role == Role::User);
         let Some(state) = self.lists[List::Contents as usize].as_mut() else {
             return Ok(());
         };

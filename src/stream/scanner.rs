@@ -110,6 +110,16 @@ impl Scanner {
     pub(crate) fn complete(&self) -> bool {
         self.state == State::End
     }
+
+    /// The scan goes on at a byte known to be outside any string and token, so nothing
+    /// carries over from the block before.
+    #[inline(always)]
+    fn restart_outside(&mut self) {
+        self.in_string = false;
+        self.bs_carry = false;
+        self.scalar_carry = false;
+        self.quiet = false;
+    }
 }
 
 /// The signature of a back end's instantiation of [`run_with`].
@@ -258,11 +268,7 @@ fn jump_run(
     mut at: usize,
     rules: Rules,
 ) -> Result<usize, Error> {
-    // Outside any string, at a known state.
-    sc.in_string = false;
-    sc.bs_carry = false;
-    sc.scalar_carry = false;
-    sc.quiet = false;
+    sc.restart_outside();
     // The rest of the message list, when the collector would only say "loose" to each item
     // (and hear nothing of it): skipped without asking.
     let unread = sc.stack.len() == 2 && co.items_skipped();
@@ -412,10 +418,7 @@ pub(crate) fn run_with<C: Fn(&[u8; 64]) -> Classes>(
                         } else if c.backslash & outside & m != 0 {
                             // Outside a string a backslash escapes nothing, but the masks took
                             // it for an escape: start again right after it, state known.
-                            sc.in_string = false;
-                            sc.bs_carry = false;
-                            sc.scalar_carry = false;
-                            sc.quiet = false;
+                            sc.restart_outside();
                             pos = p + 1;
                             continue 'blocks;
                         }
